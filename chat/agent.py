@@ -1,0 +1,272 @@
+"""The model layer: stream one reply from a Responses-compatible server, running its tools."""
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import openai
+from django.conf import settings
+from openai import AsyncOpenAI
+
+from chat.offline import OFFLINE_MODEL_NAME, OfflineModelTransport
+
+logger = logging.getLogger(__name__)
+
+BROKEN_STREAM = "The connection to the model server broke while it was answering."
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCalled:
+    name: str
+    arguments: dict[str, Any]
+    output: str
+    reusable: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyDone:
+    response_id: str
+    input_tokens: int | None
+    output_tokens: int | None
+
+
+@dataclass(frozen=True)
+class ReplyFailed:
+    """The reply could not be finished; `message` is meant for the person in the chat."""
+
+    message: str
+
+
+ReplyEvent = TextDelta | ToolCalled | ReplyDone | ReplyFailed
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A function the model may call: `run` takes the parsed arguments, returns the output."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    run: Callable[[dict[str, Any]], Awaitable[str]]
+    # A reusable tool's results are worth remembering (as tool_result memories).
+    reusable: bool = False
+
+    def as_responses_tool(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.parameters,
+            "strict": False,
+        }
+
+
+def uses_offline_model() -> bool:
+    return not (settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL)
+
+
+def model_name() -> str:
+    return OFFLINE_MODEL_NAME if uses_offline_model() else settings.OPENAI_MODEL
+
+
+def make_client() -> AsyncOpenAI:
+    """A client for the configured upstream, or for the built-in offline model.
+
+    The offline model sits behind an httpx transport that speaks the same server-sent events,
+    so both go through exactly the same SDK and code path.
+    """
+    if uses_offline_model():
+        return AsyncOpenAI(
+            api_key="offline",
+            base_url="http://offline-model.invalid/v1",
+            http_client=httpx.AsyncClient(transport=OfflineModelTransport()),
+            max_retries=0,
+        )
+    return AsyncOpenAI(
+        # Self-hosted servers often need no key, but the SDK insists on one.
+        api_key=settings.OPENAI_API_KEY or "not-needed",
+        base_url=settings.OPENAI_BASE_URL or None,
+        timeout=settings.OPENAI_TIMEOUT_SECONDS,
+        max_retries=1,
+    )
+
+
+@dataclass
+class _Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+    def add(self, usage: Any) -> None:
+        if usage is None:
+            return
+        self.input_tokens = (self.input_tokens or 0) + (usage.input_tokens or 0)
+        self.output_tokens = (self.output_tokens or 0) + (usage.output_tokens or 0)
+
+
+@dataclass
+class _Round:
+    """What one upstream response produced."""
+
+    started: bool = False
+    function_calls: list[Any] = field(default_factory=list)
+    completed: Any = None
+    failure: str | None = None
+
+
+async def stream_reply(
+    *,
+    instructions: str,
+    input_items: list[dict[str, Any]],
+    tools: Sequence[Tool] = (),
+    client: AsyncOpenAI | None = None,
+) -> AsyncIterator[ReplyEvent]:
+    """Yield the reply's text as it arrives, then exactly one ReplyDone or ReplyFailed."""
+    client = client or make_client()
+    items = list(input_items)
+    tools_by_name = {tool.name: tool for tool in tools}
+    usage = _Usage()
+    for _ in range(settings.CHAT_TOOL_ROUNDS + 1):
+        current = _Round()
+        try:
+            async for event in _response_events(client, instructions, items, tools):
+                current.started = True
+                if event.type == "response.output_text.delta":
+                    yield TextDelta(event.delta)
+                else:
+                    _record_event(event, current)
+        except (openai.APIError, httpx.HTTPError) as error:
+            if current.started and isinstance(
+                error, openai.APIConnectionError | httpx.TransportError
+            ):
+                yield ReplyFailed(BROKEN_STREAM)
+            else:
+                yield ReplyFailed(describe_upstream_error(error))
+            return
+
+        if current.failure is not None:
+            yield ReplyFailed(current.failure)
+            return
+        if current.completed is None:
+            yield ReplyFailed(BROKEN_STREAM)
+            return
+        usage.add(current.completed.usage)
+        if not current.function_calls:
+            yield ReplyDone(current.completed.id, usage.input_tokens, usage.output_tokens)
+            return
+        for call in current.function_calls:
+            arguments, output = await _run_tool_call(call, tools_by_name)
+            tool = tools_by_name.get(call.name)
+            yield ToolCalled(
+                call.name, arguments, output, reusable=tool is not None and tool.reusable
+            )
+            items.append(
+                {
+                    "type": "function_call",
+                    "call_id": call.call_id,
+                    "name": call.name,
+                    "arguments": call.arguments,
+                }
+            )
+            items.append(
+                {"type": "function_call_output", "call_id": call.call_id, "output": output}
+            )
+    yield ReplyFailed("The model kept calling tools without answering; stopped.")
+
+
+async def _response_events(
+    client: AsyncOpenAI,
+    instructions: str,
+    items: list[dict[str, Any]],
+    tools: Sequence[Tool],
+) -> AsyncIterator[Any]:
+    options: dict[str, Any] = {}
+    if tools:
+        options["tools"] = [tool.as_responses_tool() for tool in tools]
+    stream = await client.responses.create(
+        model=model_name(),
+        instructions=instructions,
+        input=items,
+        stream=True,
+        store=False,
+        **options,
+    )
+    async with stream:
+        async for event in stream:
+            yield event
+
+
+def _record_event(event: Any, current: _Round) -> None:
+    if event.type == "response.output_item.done" and event.item.type == "function_call":
+        current.function_calls.append(event.item)
+    elif event.type == "response.completed":
+        current.completed = event.response
+    elif event.type == "response.failed":
+        error = event.response.error
+        detail = error.message if error is not None else "no reason given"
+        current.failure = f"The model failed to answer: {detail}"
+    elif event.type == "response.incomplete":
+        details = event.response.incomplete_details
+        reason = details.reason if details is not None else "unknown reason"
+        current.failure = f"The model stopped before finishing ({reason})."
+    elif event.type == "error":
+        current.failure = f"The model server reported an error: {event.message}"
+
+
+async def _run_tool_call(call: Any, tools_by_name: dict[str, Tool]) -> tuple[dict[str, Any], str]:
+    tool = tools_by_name.get(call.name)
+    if tool is None:
+        return {}, json.dumps({"error": f"unknown tool {call.name!r}"})
+    try:
+        arguments = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError:
+        return {}, json.dumps({"error": "arguments were not valid JSON"})
+    if not isinstance(arguments, dict):
+        return {}, json.dumps({"error": "arguments must be a JSON object"})
+    try:
+        return arguments, await tool.run(arguments)
+    except Exception:
+        # The model gets a plain failure to reason about; the traceback stays in our logs.
+        logger.exception("tool %s failed", call.name)
+        return arguments, json.dumps({"error": f"tool {call.name} failed"})
+
+
+def describe_upstream_error(error: Exception) -> str:
+    """A message for the chat that says what went wrong upstream, without leaking secrets."""
+    if isinstance(error, openai.AuthenticationError):
+        return "The model server rejected our credentials (401). Check OPENAI_API_KEY."
+    if isinstance(error, openai.PermissionDeniedError):
+        return "The model server refused access to this model (403)."
+    if isinstance(error, openai.NotFoundError):
+        return "The model server does not know this model or endpoint (404). Check OPENAI_MODEL."
+    if isinstance(error, openai.RateLimitError):
+        return "The model server is rate limiting us (429). Please try again in a moment."
+    if isinstance(error, openai.BadRequestError):
+        return f"The model server rejected the request (400): {_error_message(error)}"
+    if isinstance(error, openai.InternalServerError):
+        return f"The model server had an internal error ({error.status_code}). Please try again."
+    if isinstance(error, openai.APIStatusError):
+        return f"The model server answered with HTTP {error.status_code}."
+    if isinstance(error, openai.APITimeoutError):
+        return "The model server took too long to answer."
+    if isinstance(error, openai.APIConnectionError):
+        return "Could not reach the model server."
+    if isinstance(error, openai.APIError):
+        return f"The model server reported an error: {_error_message(error)}"
+    return BROKEN_STREAM
+
+
+def _error_message(error: openai.APIError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        message = body.get("message") or (body.get("error") or {}).get("message")
+        if message:
+            return str(message)
+    return error.message

@@ -1,0 +1,9 @@
+"""Template context shared by every page."""
+
+from django.http import HttpRequest
+
+from chat import agent
+
+
+def model_info(request: HttpRequest) -> dict[str, object]:
+    return {"model_name": agent.model_name(), "offline_model": agent.uses_offline_model()}

@@ -1,0 +1,130 @@
+"""Conversations and turns: every read and change is scoped to the conversation's owner."""
+
+from django.conf import settings
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from chat import agent
+from chat.models import Conversation, Message
+
+TITLE_LENGTH = 60
+
+
+class TurnRejected(Exception):
+    """The message cannot start a turn; the text says why, for the person who sent it."""
+
+
+def conversations_of(owner) -> list[Conversation]:
+    return list(Conversation.objects.filter(owner=owner))
+
+
+def get_conversation(owner, conversation_id: int) -> Conversation:
+    """The owner's conversation, or Http404 whether it is missing or someone else's."""
+    try:
+        return Conversation.objects.get(pk=conversation_id, owner=owner)
+    except (Conversation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such conversation.") from None
+
+
+def find_conversation(owner, conversation_id: int) -> Conversation | None:
+    try:
+        return get_conversation(owner, conversation_id)
+    except Http404:
+        return None
+
+
+def create_conversation(owner, *, is_temporary: bool = False) -> Conversation:
+    title = "Temporary chat" if is_temporary else "New chat"
+    return Conversation.objects.create(owner=owner, title=title, is_temporary=is_temporary)
+
+
+def rename_conversation(conversation: Conversation, title: str) -> Conversation:
+    title = " ".join(title.split())[:200]
+    if not title:
+        raise ValueError("A title cannot be empty.")
+    conversation.title = title
+    conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+def delete_conversation(conversation: Conversation) -> None:
+    conversation.delete()
+
+
+def messages_of(conversation: Conversation) -> list[Message]:
+    return list(conversation.messages.all())
+
+
+@transaction.atomic
+def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
+    """Save the user's message, then the placeholder of the answer that will stream into it.
+
+    The user's message is saved even when it is rejected, so nothing typed is ever lost.
+    """
+    text = text.strip()
+    if not text:
+        raise TurnRejected("Type a message first.")
+    user_message = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, content=text
+    )
+    limit = settings.CHAT_MAX_MESSAGE_CHARS
+    if len(text) > limit:
+        user_message.status = Message.Status.ERROR
+        user_message.error = (
+            f"This message is {len(text):,} characters long; the limit is {limit:,}. "
+            "It was saved but not sent to the model."
+        )
+        user_message.save(update_fields=["status", "error"])
+        raise TurnRejected(user_message.error)
+    assistant_message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+        model_name=agent.model_name(),
+    )
+    if (
+        conversation.title in ("New chat", "Temporary chat")
+        and not conversation.messages.filter(role=Message.Role.USER)
+        .exclude(pk=user_message.pk)
+        .exists()
+    ):
+        conversation.title = " ".join(text.split())[:TITLE_LENGTH]
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=["title", "updated_at"])
+    return user_message, assistant_message
+
+
+def recent_turns(conversation: Conversation, before: Message) -> list[dict]:
+    """The conversation's latest turns as Responses API input, oldest first."""
+    limit = settings.CHAT_HISTORY_TURNS
+    messages = list(
+        conversation.messages.filter(pk__lt=before.pk)
+        .exclude(status__in=[Message.Status.ERROR, Message.Status.STREAMING])
+        .exclude(content="")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    messages.reverse()
+    return [{"role": message.role, "content": message.content} for message in messages]
+
+
+def finish_answer(
+    message: Message,
+    *,
+    content: str,
+    status: str,
+    error: str = "",
+    response_id: str = "",
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    time_to_first_token_ms: float | None = None,
+) -> Message:
+    message.content = content
+    message.status = status
+    message.error = error
+    message.upstream_response_id = response_id
+    message.input_tokens = input_tokens
+    message.output_tokens = output_tokens
+    message.time_to_first_token_ms = time_to_first_token_ms
+    message.save()
+    return message

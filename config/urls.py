@@ -1,0 +1,12 @@
+"""Top-level URL map."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("memories/", include("memories.urls")),
+    path("", include("chat.urls")),
+]

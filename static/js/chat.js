@@ -1,0 +1,74 @@
+// The chat page's composer keys and its reactions to the htmx websocket extension's events.
+(function () {
+  "use strict";
+
+  // Close codes after which the ws extension reconnects by itself.
+  var RECONNECTING_CODES = [1006, 1011, 1012, 1013];
+  var CLOSE_MESSAGES = {
+    4401: "You are signed out. Log in again to keep chatting.",
+    4404: "This conversation no longer exists.",
+  };
+
+  function scrollMessagesToBottom() {
+    var messages = document.getElementById("messages");
+    if (messages) {
+      messages.scrollTop = messages.scrollHeight;
+    }
+  }
+
+  function showSocketStatus(text) {
+    var slot = document.getElementById("socket-errors");
+    if (!slot) {
+      return;
+    }
+    slot.replaceChildren();
+    if (text) {
+      var note = document.createElement("p");
+      note.className = "error";
+      note.textContent = text;
+      slot.appendChild(note);
+    }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var textarea = event.target;
+    if (!(textarea instanceof HTMLTextAreaElement) || !textarea.closest("#composer")) {
+      return;
+    }
+    // isComposing: Enter that confirms an input-method composition (e.g. Japanese) must not send.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing) {
+      return;
+    }
+    event.preventDefault();
+    if (textarea.value.trim()) {
+      textarea.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    var form = event.target.closest("#composer");
+    if (!form) {
+      return;
+    }
+    form.reset();
+    form.elements.message.focus();
+    showSocketStatus("");
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", scrollMessagesToBottom);
+
+  document.addEventListener("htmx:wsOpen", function () {
+    showSocketStatus("");
+  });
+
+  document.addEventListener("htmx:wsClose", function (event) {
+    var code = event.detail.event.code;
+    if (RECONNECTING_CODES.indexOf(code) >= 0) {
+      showSocketStatus("Connection lost. Reconnecting…");
+    } else if (CLOSE_MESSAGES[code]) {
+      showSocketStatus(CLOSE_MESSAGES[code]);
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", scrollMessagesToBottom);
+})();

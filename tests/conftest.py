@@ -1,0 +1,128 @@
+"""Shared fixtures: users, conversations, a real upstream server, and a websocket client."""
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from accounts.models import User
+from chat.models import Conversation
+from memories.index import cache as memory_index_cache
+from tests.upstream import ResponsesServer
+
+_usernames = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.OFFLINE_MODEL_TOKEN_DELAY_SECONDS = 0
+    settings.OPENAI_API_KEY = ""
+    settings.OPENAI_BASE_URL = ""
+    settings.MEM0_DIR = tmp_path / "mem0"
+    settings.ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory_index() -> Iterator[None]:
+    # Test databases roll back, so an owner id can come back with other rows behind it.
+    memory_index_cache.clear()
+    yield
+    memory_index_cache.clear()
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str | None = None) -> User:
+        name = username or f"user{next(_usernames)}"
+        return User.objects.create_user(username=name, password=PASSWORD)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user) -> User:
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_user(make_user) -> User:
+    return make_user("mallory")
+
+
+@pytest.fixture
+def make_conversation(db):
+    def make(owner: User, **fields) -> Conversation:
+        return Conversation.objects.create(owner=owner, **fields)
+
+    return make
+
+
+@pytest.fixture
+def conversation(make_conversation, user) -> Conversation:
+    return make_conversation(user)
+
+
+@pytest.fixture
+def client_for(db):
+    def make(user: User) -> Client:
+        client = Client(enforce_csrf_checks=False)
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def upstream_server() -> Iterator[ResponsesServer]:
+    with ResponsesServer() as server:
+        yield server
+
+
+@pytest.fixture
+def upstream(upstream_server, settings) -> Iterator[ResponsesServer]:
+    """A real Responses API server on 127.0.0.1, configured as the app's upstream."""
+    upstream_server.reset()
+    settings.OPENAI_BASE_URL = upstream_server.base_url
+    settings.OPENAI_API_KEY = "test-key"
+    settings.OPENAI_MODEL = "test-model"
+    from memories.mem0_bridge import mem0_memory
+
+    mem0_memory.cache_clear()
+    yield upstream_server
+    mem0_memory.cache_clear()
+    upstream_server.reset()
+
+
+@database_sync_to_async
+def _session_cookie_for(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+@pytest.fixture
+def connect():
+    """Open the chat websocket of a conversation as a user (None: anonymous)."""
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_socket(
+        conversation_id: int, user: User | None, origin: str = "http://testserver"
+    ) -> WebsocketCommunicator:
+        from config.asgi import application
+
+        headers = [(b"origin", origin.encode()), (b"host", b"testserver")]
+        if user is not None:
+            cookie = await _session_cookie_for(user)
+            headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        communicator = WebsocketCommunicator(
+            application, f"/ws/chat/{conversation_id}/", headers=headers
+        )
+        opened.append(communicator)
+        return communicator
+
+    yield open_socket
