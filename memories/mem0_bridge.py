@@ -168,7 +168,7 @@ def mem0_memory():
     settings.MEM0_DIR.mkdir(parents=True, exist_ok=True)
     # mem0 validates providers against its own closed lists; ours are registered in the
     # factories above, so the configs are built without that check.
-    config = MemoryConfig(
+    config = MemoryConfig.model_construct(
         vector_store=VectorStoreConfig.model_construct(
             provider=PROVIDER, config=_StoreConfig(collection_name="memories")
         ),

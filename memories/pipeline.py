@@ -3,12 +3,13 @@
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chat import agent
@@ -277,3 +278,18 @@ def changes_after(answer: Message) -> list[MemoryChange] | None:
         ],
     ).select_related("memory")
     return [MemoryChange(e.memory, e.action, e.old_text, e.new_text) for e in events]
+
+
+def retry_extractions(*, older_than: datetime) -> int:
+    """Queue again every failed extraction, and pending ones not touched since `older_than`."""
+    runs = ExtractionRun.objects.filter(
+        Q(status=ExtractionRun.Status.FAILED)
+        | Q(status=ExtractionRun.Status.PENDING, updated_at__lt=older_than)
+    )
+    run_ids = list(runs.values_list("pk", flat=True))
+    ExtractionRun.objects.filter(pk__in=run_ids).update(
+        status=ExtractionRun.Status.PENDING, attempts=0
+    )
+    for run_id in run_ids:
+        _enqueue(run_id)
+    return len(run_ids)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
@@ -119,7 +120,7 @@ def _log(memory: Memory, action: str, *, old_text: str = "", new_text: str = "",
 def get_memory(owner, memory_id) -> Memory:
     try:
         return Memory.objects.exclude(status=Memory.Status.DELETED).get(pk=memory_id, owner=owner)
-    except (Memory.DoesNotExist, ValueError, TypeError):
+    except (Memory.DoesNotExist, ValidationError, ValueError, TypeError):
         raise MemoryNotFound("No such memory.") from None
 
 
@@ -127,7 +128,7 @@ def _get_any(owner, memory_id) -> Memory:
     """Like get_memory, but deleted memories (inside their undo window) count too."""
     try:
         return Memory.objects.get(pk=memory_id, owner=owner)
-    except (Memory.DoesNotExist, ValueError, TypeError):
+    except (Memory.DoesNotExist, ValidationError, ValueError, TypeError):
         raise MemoryNotFound("No such memory.") from None
 
 
@@ -645,6 +646,9 @@ def _import_one(owner, item: dict) -> bool:
     if status not in (Memory.Status.ACTIVE, Memory.Status.SUPERSEDED, Memory.Status.PENDING):
         raise ValueError(f"unknown status {status!r}")
     expires_at = parse_datetime(item["expires_at"]) if item.get("expires_at") else None
+    known = memories_of(owner).filter(content_hash=content_hash(str(item["text"])))
+    if known.exists():
+        return False
     result = add_memory(
         owner,
         str(item["text"]),

@@ -1,0 +1,21 @@
+"""Queue again the memory extractions that ran out of attempts or never ran."""
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from memories import pipeline
+
+
+class Command(BaseCommand):
+    help = "Re-queue failed memory extractions, and pending ones older than --stale-minutes."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--stale-minutes", type=int, default=30)
+
+    def handle(self, *args, stale_minutes: int, **options) -> None:
+        count = pipeline.retry_extractions(
+            older_than=timezone.now() - timedelta(minutes=stale_minutes)
+        )
+        self.stdout.write(f"Queued {count} extractions again.")
