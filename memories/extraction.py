@@ -40,7 +40,7 @@ LIVES = _rule(
 )
 FROM = _rule(r"\bI(?: am|'m) from\s+{PHRASE}{END}")
 WORK = _rule(r"\bI work\s+(as|at|for|on)\s+{PHRASE}{END}")
-FAVORITE = _rule(r"\bmy fav(?:ou)?rite\s+([\w ]{2,40}?)\s+(?:is|are)\s+{PHRASE}{END}")
+FAVORITE = _rule(r"\bmy favou?rite\s+([\w ]{2,40}?)\s+(?:is|are)\s+{PHRASE}{END}")
 PREFER_FOR = _rule(r"\bI prefer\s+([^.!?;\n]{2,80}?)\s+(?:for|when|in)\s+{PHRASE}{END}")
 PREFER = _rule(r"\bI (?:really |much |strongly )?prefer\s+{PHRASE}{END}")
 LIKE = _rule(r"\bI (?:really )?(?:like|love|enjoy)\s+{PHRASE}{END}")

@@ -1,0 +1,48 @@
+"""The deterministic extractor used with the offline model."""
+
+import pytest
+
+from memories.extraction import extract_facts
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Hi, my name is Ada Lovelace.", [("Name is Ada Lovelace", "profile", "profile:name")]),
+        ("I live in Berlin", [("Lives in Berlin", "profile", "profile:home")]),
+        ("I just moved to Lisbon!", [("Lives in Lisbon", "profile", "profile:home")]),
+        (
+            "My favorite color is teal.",
+            [("Favorite color is teal", "preference", "preference:favorite color")],
+        ),
+        (
+            "I prefer dark mode for coding.",
+            [("Prefers dark mode for coding", "preference", "preference:coding")],
+        ),
+        ("I prefer tea over coffee", [("Prefers tea over coffee", "preference", "")]),
+        ("I hate cilantro.", [("Dislikes cilantro", "preference", "")]),
+        ("Remember that my locker code is 4411", [("My locker code is 4411", "other", "")]),
+        (
+            "I'm working on a Django migration guide.",
+            [("Is working on a Django migration guide", "task", "")],
+        ),
+        ("My dog is called Rex.", [("Dog is called Rex", "profile", "profile:dog")]),
+    ],
+)
+def test_first_person_facts_become_notes(message, expected):
+    facts, forgets = extract_facts(message)
+
+    assert [(f.text, f.kind, f.slot) for f in facts] == expected
+    assert forgets == []
+
+
+def test_questions_and_chatter_yield_nothing():
+    assert extract_facts("What's the weather like in Paris?") == ([], [])
+    assert extract_facts("Thanks, that helps a lot.") == ([], [])
+
+
+def test_forget_requests_are_recognised_and_store_nothing():
+    facts, forgets = extract_facts("Please forget that I like tea.")
+
+    assert facts == []
+    assert [f.about for f in forgets] == ["I like tea"]
