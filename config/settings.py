@@ -167,6 +167,7 @@ LOGGING = {
         # mem0 and httpx log prompts and URLs at INFO; a user's words must not reach the logs.
         "mem0": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "openai": {"level": "WARNING"},
         "sentence_transformers": {"level": "WARNING"},
     },
 }
