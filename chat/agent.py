@@ -1,12 +1,14 @@
 """The model layer: stream one reply from a Responses-compatible server, running its tools."""
 
+import asyncio
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 from django.conf import settings
 from openai import AsyncOpenAI
@@ -77,17 +79,35 @@ def model_name() -> str:
     return OFFLINE_MODEL_NAME if uses_offline_model() else settings.OPENAI_MODEL
 
 
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, AsyncOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def make_client() -> AsyncOpenAI:
+    """The client for the configured upstream, one per event loop so connections are reused."""
+    config = (
+        settings.OPENAI_API_KEY,
+        settings.OPENAI_BASE_URL,
+        settings.OPENAI_TIMEOUT_SECONDS,
+    )
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    if config not in per_loop:
+        per_loop[config] = _new_client()
+    return per_loop[config]
+
+
+def _new_client() -> AsyncOpenAI:
     """A client for the configured upstream, or for the built-in offline model.
 
-    The offline model sits behind an httpx transport that speaks the same server-sent events,
+    The offline model sits behind an HTTP transport that speaks the same server-sent events,
     so both go through exactly the same SDK and code path.
     """
     if uses_offline_model():
         return AsyncOpenAI(
             api_key="offline",
             base_url="http://offline-model.invalid/v1",
-            http_client=httpx.AsyncClient(transport=OfflineModelTransport()),
+            http_client=httpx2.AsyncClient(transport=OfflineModelTransport()),
             max_retries=0,
         )
     return AsyncOpenAI(
@@ -142,10 +162,8 @@ async def stream_reply(
                     yield TextDelta(event.delta)
                 else:
                     _record_event(event, current)
-        except (openai.APIError, httpx.HTTPError) as error:
-            if current.started and isinstance(
-                error, openai.APIConnectionError | httpx.TransportError
-            ):
+        except openai.APIError as error:
+            if current.started and isinstance(error, openai.APIConnectionError):
                 yield ReplyFailed(BROKEN_STREAM)
             else:
                 yield ReplyFailed(describe_upstream_error(error))

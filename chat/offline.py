@@ -1,4 +1,4 @@
-"""The built-in offline demo model: a deterministic Responses API server inside an httpx transport.
+"""The built-in offline demo model: a deterministic Responses API server inside an HTTP transport.
 
 It answers without any network or weights, but through the real SDK and the same server-sent
 events as an upstream server, so streaming, memory injection and memory extraction all run.
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from itertools import count
 from typing import Any
 
-import httpx
+import httpx2
 from django.conf import settings
 
 OFFLINE_MODEL_NAME = "offline-demo"
@@ -19,20 +19,20 @@ MEMORY_BLOCK = re.compile(r"<user_memories>(.*?)</user_memories>", re.DOTALL)
 _response_numbers = count(1)
 
 
-class OfflineModelTransport(httpx.AsyncBaseTransport):
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+class OfflineModelTransport(httpx2.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if not request.url.path.endswith("/responses"):
-            return httpx.Response(404, json={"error": {"message": "offline model: no such path"}})
+            return httpx2.Response(404, json={"error": {"message": "offline model: no such path"}})
         body = json.loads(await request.aread())
         reply = compose_reply(body.get("input") or [])
-        return httpx.Response(
+        return httpx2.Response(
             200,
             headers={"content-type": "text/event-stream"},
             stream=_SSEStream(_reply_events(reply, body.get("model", OFFLINE_MODEL_NAME))),
         )
 
 
-class _SSEStream(httpx.AsyncByteStream):
+class _SSEStream(httpx2.AsyncByteStream):
     def __init__(self, events: AsyncIterator[bytes]) -> None:
         self._events = events
 

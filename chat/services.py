@@ -56,7 +56,6 @@ def messages_of(conversation: Conversation) -> list[Message]:
     return list(conversation.messages.all())
 
 
-@transaction.atomic
 def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
     """Save the user's message, then the placeholder of the answer that will stream into it.
 
@@ -65,33 +64,39 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
     text = text.strip()
     if not text:
         raise TurnRejected("Type a message first.")
-    user_message = Message.objects.create(
-        conversation=conversation, role=Message.Role.USER, content=text
-    )
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
-        user_message.status = Message.Status.ERROR
-        user_message.error = (
-            f"This message is {len(text):,} characters long; the limit is {limit:,}. "
-            "It was saved but not sent to the model."
+        # Kept out of the turn's transaction, so raising TurnRejected does not roll it back.
+        rejected = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.USER,
+            content=text,
+            status=Message.Status.ERROR,
+            error=(
+                f"This message is {len(text):,} characters long; the limit is {limit:,}. "
+                "It was saved but not sent to the model."
+            ),
         )
-        user_message.save(update_fields=["status", "error"])
-        raise TurnRejected(user_message.error)
-    assistant_message = Message.objects.create(
-        conversation=conversation,
-        role=Message.Role.ASSISTANT,
-        status=Message.Status.STREAMING,
-        model_name=agent.model_name(),
-    )
-    if (
-        conversation.title in ("New chat", "Temporary chat")
-        and not conversation.messages.filter(role=Message.Role.USER)
-        .exclude(pk=user_message.pk)
-        .exists()
-    ):
-        conversation.title = " ".join(text.split())[:TITLE_LENGTH]
-    conversation.updated_at = timezone.now()
-    conversation.save(update_fields=["title", "updated_at"])
+        raise TurnRejected(rejected.error)
+    with transaction.atomic():
+        user_message = Message.objects.create(
+            conversation=conversation, role=Message.Role.USER, content=text
+        )
+        assistant_message = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            status=Message.Status.STREAMING,
+            model_name=agent.model_name(),
+        )
+        if (
+            conversation.title in ("New chat", "Temporary chat")
+            and not conversation.messages.filter(role=Message.Role.USER)
+            .exclude(pk=user_message.pk)
+            .exists()
+        ):
+            conversation.title = " ".join(text.split())[:TITLE_LENGTH]
+        conversation.updated_at = timezone.now()
+        conversation.save(update_fields=["title", "updated_at"])
     return user_message, assistant_message
 
 

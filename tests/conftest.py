@@ -25,6 +25,8 @@ def _test_settings(settings, tmp_path):
     settings.OPENAI_BASE_URL = ""
     settings.MEM0_DIR = tmp_path / "mem0"
     settings.ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+    # The default hasher costs half a second a user on a small machine; no test needs it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -106,7 +108,7 @@ def _session_cookie_for(user: User) -> str:
 
 
 @pytest.fixture
-def connect():
+async def connect():
     """Open the chat websocket of a conversation as a user (None: anonymous)."""
     opened: list[WebsocketCommunicator] = []
 
@@ -126,3 +128,6 @@ def connect():
         return communicator
 
     yield open_socket
+    for communicator in opened:
+        if not communicator.future.done():
+            await communicator.disconnect(timeout=5)

@@ -57,11 +57,21 @@
 
   document.addEventListener("htmx:wsAfterMessage", scrollMessagesToBottom);
 
-  document.addEventListener("htmx:wsOpen", function () {
+  // The composer says whether its socket is open, for styling and for browser tests.
+  function markSocket(event, state) {
+    var composer = event.target.closest(".composer");
+    if (composer) {
+      composer.dataset.socket = state;
+    }
+  }
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    markSocket(event, "open");
     showSocketStatus("");
   });
 
   document.addEventListener("htmx:wsClose", function (event) {
+    markSocket(event, "closed");
     var code = event.detail.event.code;
     if (RECONNECTING_CODES.indexOf(code) >= 0) {
       showSocketStatus("Connection lost. Reconnecting…");

@@ -20,9 +20,7 @@ def start_new_chat(page: Page) -> None:
     page.get_by_role("button", name="New chat", exact=True).click()
     expect(page.locator("#composer textarea")).to_be_visible()
     # Messages typed before the websocket opens would be lost; wait for it.
-    page.wait_for_function(
-        "document.querySelector('[ws-connect]')?.['htmx-internal-data']?.webSocket?.readyState === 1"
-    )
+    expect(page.locator(".composer[data-socket=open]")).to_be_attached()
 
 
 def send(page: Page, text: str) -> None:

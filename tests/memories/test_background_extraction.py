@@ -1,4 +1,4 @@
-"""Extraction runs after the turn, as a durable job: it never delays the stream and loses nothing."""
+"""Extraction runs after the turn as a durable job: it never delays the stream, loses nothing."""
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
