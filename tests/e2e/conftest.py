@@ -69,7 +69,9 @@ def live_server_url(tmp_path_factory) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+# Module scope: the sync Playwright API keeps an event loop running in this thread while it is
+# open, which async tests elsewhere in the session could not start beside.
+@pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
         if os.environ.get("CI"):
