@@ -168,6 +168,8 @@ LOGGING = {
         "mem0": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
+        # runserver's access log has a handler of its own; without this each line shows twice.
+        "django.channels.server": {"level": "INFO", "propagate": False},
         "sentence_transformers": {"level": "WARNING"},
     },
 }
