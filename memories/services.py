@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,6 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from chat.models import Conversation, Message
 from memories import embeddings, retrieval
 from memories.index import tokenize
 from memories.models import (
@@ -665,3 +666,128 @@ def _import_one(owner, item: dict) -> bool:
     if status == Memory.Status.SUPERSEDED:
         supersede(owner, result.memory.pk, by=None)
     return True
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+# How many search hits the dashboard lists at most, best first.
+DASHBOARD_SEARCH_LIMIT = 100
+MEMORY_ORDERINGS = {
+    "newest": ("-created_at",),
+    "last_used": (F("last_used_at").desc(nulls_last=True), "-created_at"),
+    "most_used": ("-use_count", "-created_at"),
+}
+
+
+@dataclass(frozen=True)
+class MemoryFilters:
+    """What the dashboard list shows. An empty `ordering` means best match when searching."""
+
+    search: str = ""
+    contains: str = ""
+    kind: str = ""
+    tag: str = ""
+    conversation_id: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    include_superseded: bool = False
+    include_expired: bool = False
+    ordering: str = ""
+
+
+def find_memories(owner, filters: MemoryFilters) -> list[Memory] | QuerySet[Memory]:
+    """The owner's memories as the dashboard filters them: never deleted ones, pending included."""
+    statuses = [Memory.Status.ACTIVE, Memory.Status.PENDING]
+    if filters.include_superseded:
+        statuses.append(Memory.Status.SUPERSEDED)
+    memories = memories_of(owner).filter(status__in=statuses)
+    if not filters.include_expired:
+        memories = memories.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+    if filters.kind:
+        memories = memories.filter(kind=filters.kind)
+    if filters.contains:
+        memories = memories.filter(text__icontains=filters.contains)
+    if filters.conversation_id is not None:
+        memories = memories.filter(source_conversation_id=filters.conversation_id)
+    if filters.created_from:
+        memories = memories.filter(created_at__date__gte=filters.created_from)
+    if filters.created_to:
+        memories = memories.filter(created_at__date__lte=filters.created_to)
+    if filters.tag:
+        # Tags are a JSON list, and SQLite cannot look inside one: match them here.
+        tagged = [pk for pk, tags in memories.values_list("pk", "tags") if filters.tag in tags]
+        memories = memories.filter(pk__in=tagged)
+    if not filters.search.strip():
+        return memories.order_by(*MEMORY_ORDERINGS[filters.ordering or "newest"])
+    ranked_ids = _relevant_ids(owner, filters.search, statuses, filters.include_expired)
+    if filters.ordering:
+        return memories.filter(pk__in=ranked_ids).order_by(*MEMORY_ORDERINGS[filters.ordering])
+    by_id = memories.in_bulk(ranked_ids)
+    return [by_id[pk] for pk in ranked_ids if pk in by_id]
+
+
+def _relevant_ids(owner, query: str, statuses: list[str], include_expired: bool) -> list:
+    hits = retrieval.search(
+        owner.pk,
+        query,
+        limit=DASHBOARD_SEARCH_LIMIT,
+        statuses=tuple(statuses),
+        include_expired=include_expired,
+    )
+    return [
+        hit.memory_id for hit in hits if hit.similarity >= RELEVANCE_SIMILARITY or hit.lexical > 0
+    ]
+
+
+def tags_of(owner) -> list[str]:
+    """Every tag on the owner's memories, sorted."""
+    tag_lists = memories_of(owner).values_list("tags", flat=True)
+    return sorted({tag for tags in tag_lists for tag in tags})
+
+
+def source_conversations_of(owner) -> QuerySet[Conversation]:
+    """The owner's conversations that memories were learned in."""
+    return Conversation.objects.filter(
+        owner=owner, pk__in=memories_of(owner).values("source_conversation")
+    ).order_by("-updated_at")
+
+
+def accesses_of(owner, memory_id) -> list[MemoryAccess]:
+    """Every answer that used the memory, newest first."""
+    memory = get_memory(owner, memory_id)
+    return list(memory.accesses.select_related("message__conversation").order_by("-created_at"))
+
+
+def undo_delete_memories(owner, memory_ids: Iterable) -> int:
+    restored = 0
+    for memory_id in memory_ids:
+        try:
+            undo_delete(owner, memory_id)
+        except (MemoryNotFound, ValueError):
+            continue
+        restored += 1
+    return restored
+
+
+def get_answer(owner, message_id) -> Message:
+    """One of the owner's assistant messages, or Http404 whether it is missing or someone else's."""
+    try:
+        return Message.objects.select_related("conversation").get(
+            pk=message_id, role=Message.Role.ASSISTANT, conversation__owner=owner
+        )
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such answer.") from None
+
+
+def read_export_file(content: bytes) -> dict:
+    """Parse an uploaded export, with a message a person can act on when it is not one."""
+    try:
+        data = json.loads(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("The file is not UTF-8 text: is it a memory export?") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"The file is not valid JSON ({error.msg}).") from None
+    items = data.get("memories") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValueError(f"The file is not a memory export (format {EXPORT_FORMAT}).")
+    return data

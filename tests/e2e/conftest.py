@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -79,6 +80,8 @@ def browser():
         pytest.skip("Chromium is not installed (apt-get install chromium): browser tests skipped")
     from playwright.sync_api import sync_playwright
 
+    # The first answer of a fresh server may wait for the embedding model to load.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,

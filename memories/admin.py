@@ -1,0 +1,124 @@
+"""Admin for memories: read-only views for support, and two account-wide actions.
+
+Memories change only through memories.services (which re-embed, keep history and refresh the
+search index), so the admin shows them but does not edit them.
+"""
+
+import json
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from memories import services
+from memories.models import Memory, MemoryAccess, MemoryEvent, MemorySettings
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class MemoryEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = MemoryEvent
+    fk_name = "memory"
+    fields = ("created_at", "action", "old_text", "new_text", "related_memory", "message")
+    readonly_fields = fields
+    extra = 0
+
+
+class MemoryAccessInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = MemoryAccess
+    fields = ("created_at", "message", "score")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Memory)
+class MemoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "owner",
+        "short_text",
+        "kind",
+        "status",
+        "created_at",
+        "last_used_at",
+        "use_count",
+    )
+    list_display_links = ("short_text",)
+    list_filter = ("kind", "status")
+    list_select_related = ("owner",)
+    search_fields = ("owner__username", "text")
+    date_hierarchy = "created_at"
+    exclude = ("embedding",)
+    inlines = [MemoryEventInline, MemoryAccessInline]
+    actions = ["export_owners_memories", "delete_owners_memories"]
+
+    @admin.display(description="text", ordering="text")
+    def short_text(self, memory: Memory) -> str:
+        return str(memory)
+
+    def has_delete_owners_memories_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("memories.delete_memory")
+
+    @admin.action(description="Export selected users' memories", permissions=["view"])
+    def export_owners_memories(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        exports = {
+            owner.get_username(): services.export_memories(owner) for owner in _owners(queryset)
+        }
+        response = HttpResponse(
+            json.dumps(exports, indent=2, ensure_ascii=False), content_type="application/json"
+        )
+        filename = f"memories-export-{timezone.localdate().isoformat()}.json"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @admin.action(
+        description="Delete all memories of the selected memories' owners",
+        permissions=["delete_owners_memories"],
+    )
+    def delete_owners_memories(self, request: HttpRequest, queryset: QuerySet) -> None:
+        owners = _owners(queryset)
+        count = sum(services.delete_all_memories(owner) for owner in owners)
+        self.message_user(
+            request,
+            f"Deleted {count} memories of {len(owners)} user(s), with their history.",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(MemoryAccess)
+class MemoryAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("memory", "message", "score", "created_at")
+    list_select_related = ("memory", "message")
+    search_fields = ("memory__owner__username", "memory__text")
+    date_hierarchy = "created_at"
+
+
+@admin.register(MemorySettings)
+class MemorySettingsAdmin(admin.ModelAdmin):
+    list_display = ("owner", "paused", "require_approval")
+    list_filter = ("paused", "require_approval")
+    list_select_related = ("owner",)
+    search_fields = ("owner__username",)
+    fields = ("owner", "paused", "require_approval", "revision", "epoch")
+    readonly_fields = ("owner", "revision", "epoch")
+
+    # Created with an account's first memory; its revision and epoch drive the search index.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+def _owners(memories: QuerySet) -> list:
+    return list(get_user_model().objects.filter(pk__in=memories.values("owner")))

@@ -1,0 +1,205 @@
+"""Forms of the memory dashboard: they check input and hand plain values to memories.services."""
+
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from memories import services
+from memories.models import Memory, MemoryKind
+
+# An export of a few thousand memories with their history stays well under this.
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+DELETE_ALL_CONFIRMATION = "DELETE"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class TagsField(forms.CharField):
+    """Comma-separated tags in, a list out."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "Comma-separated, for example: work, travel")
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value)
+        return [tag.strip() for tag in text.split(",") if tag.strip()]
+
+
+class MemoryForm(forms.Form):
+    """A memory as its owner writes it: by hand, or editing one."""
+
+    text = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), strip=True, label="Memory"
+    )
+    kind = forms.ChoiceField(choices=MemoryKind.choices, initial=MemoryKind.OTHER)
+    tags = TagsField()
+    expires_at = forms.DateTimeField(
+        required=False,
+        widget=DateTimeInput(),
+        label="Expires",
+        help_text="Optional. Forgotten for good after this moment.",
+    )
+
+    @classmethod
+    def for_memory(cls, memory: Memory, **kwargs) -> "MemoryForm":
+        initial = {
+            "text": memory.text,
+            "kind": memory.kind,
+            "tags": memory.tags,
+            "expires_at": memory.expires_at,
+        }
+        return cls(initial=initial, auto_id=f"memory-{memory.pk}-%s", **kwargs)
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise ValidationError("Choose a moment in the future, or leave it empty.")
+        return expires_at
+
+
+class MemoryFilterForm(forms.Form):
+    """The dashboard list's search, filters and sort order, read from the query string."""
+
+    search = forms.CharField(
+        required=False,
+        label="Search by meaning",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. what I eat"}),
+    )
+    contains = forms.CharField(
+        required=False,
+        label="Text contains",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "exact words"}),
+    )
+    kind = forms.ChoiceField(choices=[("", "All kinds"), *MemoryKind.choices], required=False)
+    tag = forms.ChoiceField(required=False, label="Scope tag")
+    conversation = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All conversations", label="Learned in"
+    )
+    created_from = forms.DateField(required=False, widget=DateInput(), label="Added from")
+    created_to = forms.DateField(required=False, widget=DateInput(), label="Added until")
+    include_superseded = forms.BooleanField(required=False, label="Show superseded")
+    include_expired = forms.BooleanField(required=False, label="Show expired")
+    ordering = forms.ChoiceField(
+        choices=[
+            ("", "Best match / newest"),
+            ("newest", "Newest"),
+            ("last_used", "Last used"),
+            ("most_used", "Most used"),
+        ],
+        required=False,
+        label="Sort by",
+    )
+
+    def __init__(self, owner, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "filter-%s")
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].choices = [("", "All tags")] + [
+            (tag, tag) for tag in services.tags_of(owner)
+        ]
+        self.fields["conversation"].queryset = services.source_conversations_of(owner)
+
+    def filters(self) -> services.MemoryFilters:
+        """The valid filters; an invalid one (say, a tag since removed) is left out."""
+        self.is_valid()
+        values = {name: value for name, value in self.cleaned_data.items() if value}
+        conversation = values.pop("conversation", None)
+        return services.MemoryFilters(
+            **values, conversation_id=conversation.pk if conversation else None
+        )
+
+
+class MemoryIdsField(forms.Field):
+    """Memory ids sent as repeated form fields (the list's checkboxes)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "Select at least one memory.",
+        "invalid": "That selection is not valid; reload the page and try again.",
+    }
+
+    def to_python(self, value) -> list[uuid.UUID]:
+        try:
+            return [uuid.UUID(str(item)) for item in value or []]
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class MemorySelectionForm(forms.Form):
+    ids = MemoryIdsField()
+
+
+class MemorySettingsForm(forms.Form):
+    paused = forms.BooleanField(
+        required=False,
+        label="Pause memory",
+        help_text="Nothing is remembered or recalled until you switch this off.",
+    )
+    require_approval = forms.BooleanField(
+        required=False,
+        label="Approve before saving",
+        help_text="New memories wait for you in the chat and here, and are never used before.",
+    )
+
+
+class ApproveForm(forms.Form):
+    """Saving a pending memory, optionally with its text corrected."""
+
+    text = forms.CharField(
+        max_length=2000, required=False, strip=True, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class PreviewForm(forms.Form):
+    message = forms.CharField(
+        max_length=8000,
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Type a message to the agent"}),
+    )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="Export file (JSON)", widget=forms.ClearableFileInput(attrs={"accept": ".json"})
+    )
+
+    def clean_file(self) -> dict:
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError(
+                f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB."
+            )
+        try:
+            return services.read_export_file(upload.read())
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+class DeleteAllForm(forms.Form):
+    confirmation = forms.CharField(
+        label=f"Type {DELETE_ALL_CONFIRMATION} to confirm",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean_confirmation(self) -> str:
+        confirmation = self.cleaned_data["confirmation"]
+        if confirmation.strip() != DELETE_ALL_CONFIRMATION:
+            raise ValidationError(f"Type {DELETE_ALL_CONFIRMATION} in capitals to confirm.")
+        return confirmation

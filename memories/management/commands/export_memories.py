@@ -1,0 +1,35 @@
+"""Write one user's memories, with their history, as the JSON the dashboard exports."""
+
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from memories import services
+
+
+class Command(BaseCommand):
+    help = "Export a user's memories with their history as JSON (to stdout, or to a file)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("-o", "--output", help="File to write; stdout when left out.")
+
+    def handle(self, *args, **options) -> None:
+        owner = find_user(options["username"])
+        text = json.dumps(services.export_memories(owner), indent=2, ensure_ascii=False)
+        if options["output"]:
+            with open(options["output"], "w", encoding="utf-8") as file:
+                file.write(text + "\n")
+            self.stderr.write(
+                f"Wrote the memories of {owner.get_username()} to {options['output']}."
+            )
+        else:
+            self.stdout.write(text)
+
+
+def find_user(username: str):
+    try:
+        return get_user_model()._default_manager.get_by_natural_key(username)
+    except get_user_model().DoesNotExist:
+        raise CommandError(f"No user named {username!r}.") from None

@@ -1,0 +1,31 @@
+"""Load a memory export into a user's memories; what the user already has is skipped."""
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from memories import services
+from memories.management.commands.export_memories import find_user
+
+
+class Command(BaseCommand):
+    help = "Import a JSON memory export for a user. Duplicates are skipped; nothing is removed."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("file", help="A file written by export_memories or the dashboard.")
+
+    def handle(self, *args, **options) -> None:
+        owner = find_user(options["username"])
+        try:
+            with open(options["file"], "rb") as file:
+                data = services.read_export_file(file.read())
+            result = services.import_memories(owner, data)
+        except OSError as error:
+            raise CommandError(f"Cannot read {options['file']}: {error.strerror}.") from None
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        for error in result.errors:
+            self.stderr.write(f"Skipped {error}")
+        self.stdout.write(
+            f"Added {result.added}, skipped {result.skipped} already known, "
+            f"{len(result.errors)} could not be read."
+        )
