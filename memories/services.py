@@ -552,6 +552,13 @@ def stale_memories(owner, *, now: datetime | None = None, limit: int = 3) -> lis
     )
 
 
+def stale_questions_for(conversation) -> list[Memory]:
+    """The stale memories worth asking about beside this conversation (none when memory is off)."""
+    if not memory_enabled(conversation):
+        return []
+    return stale_memories(conversation.owner, limit=2)
+
+
 def forget_matching(owner, about: str, *, message=None) -> list[Memory]:
     """Delete the memories that best match a description ("that I like tea")."""
     if not about.strip():
@@ -628,8 +635,14 @@ def import_memories(owner, data: dict | str | bytes) -> ImportResult:
             raise ValueError(f"The file is not valid JSON ({error.msg}).") from None
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise ValueError(f"The file is not a memory export (format {EXPORT_FORMAT}).")
+    items = data.get("memories") or []
+    if not isinstance(items, list):
+        raise ValueError("The export's 'memories' must be a list.")
     result = ImportResult()
-    for position, item in enumerate(data.get("memories") or [], start=1):
+    for position, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            result.errors.append(f"memory {position}: not an object")
+            continue
         try:
             added = _import_one(owner, item)
         except (ValueError, TypeError, KeyError) as error:

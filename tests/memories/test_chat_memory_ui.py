@@ -1,15 +1,18 @@
 """Memory under chat answers: what an answer used, what its turn changed, and how changes made in
 the dashboard reach the next request to the model."""
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from chat import services as chat_services
 from chat import turns
-from chat.models import Message
+from chat.models import Conversation, Message
 from memories import services
 from memories.models import ExtractionRun, Memory, MemoryAccess
 from tests.websocket import frames_until_final, send_chat
@@ -323,3 +326,20 @@ def test_only_approved_memories_reach_the_request(client, user, ask):
     client.post(reverse("memories:approve", args=[pending.pk]), {"text": "Is vegan"}, **HTMX)
 
     assert "Is vegan" in ask("Suggest a vegan dinner for me")
+
+
+def test_the_chat_page_asks_whether_a_stale_memory_is_still_true(user, client_for, settings):
+    settings.MEMORY_STALE_AFTER_DAYS = {"task": 30}
+    memory = services.add_memory(user, "Is renovating the <b>kitchen</b>", kind="task").memory
+    Memory.objects.filter(pk=memory.pk).update(confirmed_at=timezone.now() - timedelta(days=45))
+    conversation = Conversation.objects.create(owner=user)
+    temporary = Conversation.objects.create(owner=user, is_temporary=True)
+    client = client_for(user)
+
+    page = client.get(conversation.get_absolute_url()).content.decode()
+    assert "Is this still true?" in page
+    assert "Is renovating the &lt;b&gt;kitchen&lt;/b&gt;" in page
+    assert "Is this still true?" not in client.get(temporary.get_absolute_url()).content.decode()
+
+    client.post(f"/memories/{memory.pk}/confirm/")
+    assert "Is this still true?" not in client.get(conversation.get_absolute_url()).content.decode()

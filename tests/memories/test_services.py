@@ -228,3 +228,17 @@ def test_importing_something_that_is_not_an_export_says_so(user):
         services.import_memories(user, "{nope")
     with pytest.raises(ValueError, match="not a memory export"):
         services.import_memories(user, {"memories": []})
+
+
+def test_a_malformed_entry_is_reported_and_the_rest_imported(user):
+    export = {
+        "format": services.EXPORT_FORMAT,
+        "memories": ["just a string", {"text": ""}, {"text": "Plays the cello"}],
+    }
+
+    result = services.import_memories(user, export)
+
+    assert result.added == 1
+    assert result.errors == ["memory 1: not an object", "memory 2: A memory needs some text."]
+    with pytest.raises(ValueError, match="must be a list"):
+        services.import_memories(user, {"format": services.EXPORT_FORMAT, "memories": {"a": 1}})
