@@ -69,7 +69,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(
             text_data=await database_sync_to_async(render_to_string)(
                 "chat/partials/turn_started.html",
-                {"user_message": user_message, "answer": answer},
+                {"user_message": user_message, "answer": answer, "conversation": self.conversation},
             )
         )
         task = asyncio.create_task(self.answer(user_message, answer))

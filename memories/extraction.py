@@ -23,7 +23,9 @@ class ForgetRequest:
     about: str
 
 
-_END = r"(?=[.!?;\n]|,\s*(?:and|but)\b|$)"
+# A phrase ends at a sentence or clause break, or where the next first-person clause starts
+# ("I live in Berlin and I prefer tea" holds two facts).
+_END = r"(?=[.!?;,\n]|\s+(?:and|but|so|because|while)\s+(?:I|I'm|my)\b|$)"
 _PHRASE = r"([^.!?;\n]{2,120}?)"
 
 

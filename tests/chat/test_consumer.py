@@ -247,3 +247,14 @@ async def test_without_an_upstream_the_offline_model_answers_over_the_socket(
     assert answer.content.startswith("(Offline demo model.) You said: “I prefer green tea")
     assert "".join(filter(None, map(delta_text, frames))) == answer.content
     assert answer.upstream_response_id.startswith("resp_offline_")
+
+
+async def test_the_first_message_names_the_conversation_on_the_page(open_chat, conversation, user):
+    socket = await open_chat(conversation.pk, user)
+
+    await send_chat(socket, "Plan a <b>trip</b> to Porto")
+    first_frame = await socket.receive_from(timeout=30)
+
+    assert '<h1 id="conversation-title" class="chat__title" hx-swap-oob="true">' in first_frame
+    assert "Plan a &lt;b&gt;trip&lt;/b&gt; to Porto</h1>" in first_frame
+    assert f'<li id="conversation-{conversation.pk}"' in first_frame

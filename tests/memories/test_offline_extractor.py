@@ -36,6 +36,24 @@ def test_first_person_facts_become_notes(message, expected):
     assert forgets == []
 
 
+def test_one_sentence_can_hold_several_facts():
+    facts, _ = extract_facts(
+        "Hi! My name is Ada, I live in Berlin and I prefer green tea for breakfast."
+    )
+
+    assert [f.text for f in facts] == [
+        "Name is Ada",
+        "Lives in Berlin",
+        "Prefers green tea for breakfast",
+    ]
+
+
+def test_a_trailing_aside_is_not_part_of_the_fact():
+    facts, _ = extract_facts("I just moved to Lisbon, by the way.")
+
+    assert [f.text for f in facts] == ["Lives in Lisbon"]
+
+
 def test_questions_and_chatter_yield_nothing():
     assert extract_facts("What's the weather like in Paris?") == ([], [])
     assert extract_facts("Thanks, that helps a lot.") == ([], [])
