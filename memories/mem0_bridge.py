@@ -8,10 +8,13 @@ for memories from any other path, and the dashboard shows precisely what retriev
 from functools import cache
 from typing import Any
 
+import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from mem0.vector_stores.base import VectorStoreBase
 from pydantic import BaseModel
 
+from chat.models import Message
 from memories import embeddings, retrieval, services
 from memories.models import Memory, MemoryKind
 
@@ -106,8 +109,6 @@ class DjangoVectorStore(VectorStoreBase):
 
 
 def _owner(mapping: dict):
-    from django.contrib.auth import get_user_model
-
     owner_id = mapping.get("user_id")
     if not owner_id:
         raise PermissionError("mem0 asked for memories without an owner.")
@@ -115,17 +116,13 @@ def _owner(mapping: dict):
 
 
 def _source_message(owner, payload: dict):
-    from chat.models import Message
-
     message_id = payload.get("source_message_id")
     if not message_id:
         return None
     return Message.objects.filter(pk=message_id, conversation__owner=owner).first()
 
 
-def _as_vector(vector):
-    import numpy as np
-
+def _as_vector(vector) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32)
 
 
