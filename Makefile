@@ -31,3 +31,10 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Benchmarks (not part of the tests): each prints a table and writes bench/results/*.json.
+bench: install
+	$(BIN)/python bench/locomo_retrieval.py
+	$(BIN)/python bench/retrieval_speed.py
+	$(BIN)/python bench/streaming_load.py
+	$(BIN)/python bench/plots.py

@@ -3,12 +3,16 @@
 Every change to a memory stamps it with the owner's next revision (memories.services), so any
 process can bring its copy up to date by loading only the rows changed since it last looked.
 Hard deletions bump the owner's epoch instead, which makes every process rebuild.
+
+Everything a search reads is a numpy array (vectors, filter columns, BM25 postings per term), so
+a search costs a handful of vector operations however many memories the owner has.
 """
 
 import math
 import re
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +31,9 @@ STOPWORDS = frozenset(
 )
 BM25_K1 = 1.2
 BM25_B = 0.75
+NO_SOURCE = -1
+# How many memories either side of a memory, in the order they were learned, are its context.
+NEIGHBOUR_SPAN = 2
 
 
 def tokenize(text: str) -> list[str]:
@@ -51,6 +58,16 @@ class IndexedMemory:
     expires_at: datetime | None
     created_at: datetime
     text: str
+    source_conversation_id: int | None = None
+
+
+def _grown(array: np.ndarray, size: int, fill) -> np.ndarray:
+    """`array` with room for at least `size` rows; grows geometrically so appends stay cheap."""
+    if size <= array.shape[0]:
+        return array
+    grown = np.full((max(16, size * 2), *array.shape[1:]), fill, dtype=array.dtype)
+    grown[: array.shape[0]] = array
+    return grown
 
 
 @dataclass
@@ -59,15 +76,30 @@ class OwnerIndex:
     revision: int = -1
     rows: list[IndexedMemory] = field(default_factory=list)
     position: dict[object, int] = field(default_factory=dict)
+    # Arrays are over-allocated; readers slice them to len(rows).
     vectors: np.ndarray = field(
         default_factory=lambda: np.zeros((0, embeddings.DIMENSIONS), dtype=np.float32)
     )
+    statuses: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+    kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+    expires: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    created: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    sources: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    total_length: int = 0
     term_counts: list[Counter] = field(default_factory=list)
     postings: dict[str, dict[int, int]] = field(default_factory=dict)
-    lengths: list[int] = field(default_factory=list)
-    total_length: int = 0
+    # Status and kind names as small integers, so filters are array comparisons.
+    codes: dict[str, int] = field(default_factory=dict)
+    # Derived arrays, rebuilt lazily after a change: postings per term, neighbours in order.
+    # Searches read without the writer's lock: a derived array is only kept when no change
+    # began while it was built (`changes` moves first, the invalidation comes after the change).
+    changes: int = 0
+    _term_arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _sequence: tuple[np.ndarray, list[np.ndarray]] | None = None
 
     def upsert(self, memory: Memory, vector: np.ndarray) -> None:
+        self.changes += 1
         row = IndexedMemory(
             id=memory.id,
             status=memory.status,
@@ -76,38 +108,75 @@ class OwnerIndex:
             expires_at=memory.expires_at,
             created_at=memory.created_at,
             text=memory.text,
+            source_conversation_id=memory.source_conversation_id,
         )
-        counts = Counter(tokenize(memory.text))
         at = self.position.get(memory.id)
         if at is None:
             at = len(self.rows)
             self.position[memory.id] = at
             self.rows.append(row)
-            if at >= self.vectors.shape[0]:
-                # Grow geometrically so appending stays cheap; readers slice to len(rows).
-                grown = np.zeros((max(16, at * 2), self.vectors.shape[1]), dtype=np.float32)
-                grown[:at] = self.vectors[:at]
-                self.vectors = grown
-            self.vectors[at] = vector
+            self._make_room(at + 1)
             self.term_counts.append(Counter())
-            self.lengths.append(0)
         else:
             self.rows[at] = row
-            self.vectors[at] = vector
-        self._replace_terms(at, counts)
+        self.vectors[at] = vector
+        self.statuses[at] = self._code(row.status)
+        self.kinds[at] = self._code(row.kind)
+        self.expires[at] = row.expires_at.timestamp() if row.expires_at else np.inf
+        self.created[at] = row.created_at.timestamp()
+        self.sources[at] = row.source_conversation_id or NO_SOURCE
+        self._sequence = None
+        self._replace_terms(at, Counter(tokenize(row.text)))
+
+    def _make_room(self, size: int) -> None:
+        self.vectors = _grown(self.vectors, size, 0.0)
+        self.statuses = _grown(self.statuses, size, -1)
+        self.kinds = _grown(self.kinds, size, -1)
+        self.expires = _grown(self.expires, size, np.inf)
+        self.created = _grown(self.created, size, 0.0)
+        self.sources = _grown(self.sources, size, NO_SOURCE)
+        self.lengths = _grown(self.lengths, size, 0.0)
+
+    def _code(self, name: str) -> int:
+        return self.codes.setdefault(name, len(self.codes))
 
     def _replace_terms(self, at: int, counts: Counter) -> None:
         for term in self.term_counts[at]:
             postings = self.postings.get(term)
             if postings is not None:
                 postings.pop(at, None)
+                self._term_arrays.pop(term, None)
                 if not postings:
                     del self.postings[term]
         for term, count in counts.items():
             self.postings.setdefault(term, {})[at] = count
-        self.total_length += sum(counts.values()) - self.lengths[at]
-        self.lengths[at] = sum(counts.values())
+            self._term_arrays.pop(term, None)
+        length = sum(counts.values())
+        self.total_length += length - int(self.lengths[at])
+        self.lengths[at] = length
         self.term_counts[at] = counts
+
+    def eligible(
+        self,
+        statuses: Collection[str],
+        kinds: Collection[str],
+        tag: str,
+        include_expired: bool,
+        now: datetime,
+    ) -> np.ndarray:
+        """A boolean mask of the rows that pass the filters."""
+        size = len(self.rows)
+        mask = np.isin(self.statuses[:size], self._codes_of(statuses))
+        if kinds:
+            mask &= np.isin(self.kinds[:size], self._codes_of(kinds))
+        if not include_expired:
+            mask &= self.expires[:size] > now.timestamp()
+        if tag:
+            mask &= np.fromiter((tag in row.tags for row in self.rows), dtype=bool, count=size)
+        return mask
+
+    def _codes_of(self, names: Collection[str]) -> list[int]:
+        return [self.codes[name] for name in names if name in self.codes]
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         return self.vectors[: len(self.rows)] @ query_vector
@@ -120,14 +189,64 @@ class OwnerIndex:
             return scores
         average_length = max(self.total_length / size, 1.0)
         for term in set(query_terms):
+            arrays = self._postings_of(term)
+            if arrays is None:
+                continue
+            at, counts = arrays
+            idf = math.log(1 + (size - at.shape[0] + 0.5) / (at.shape[0] + 0.5))
+            norm = counts + BM25_K1 * (1 - BM25_B + BM25_B * self.lengths[at] / average_length)
+            # Each row appears once in a term's postings, so fancy-index addition is exact.
+            scores[at] += idf * counts * (BM25_K1 + 1) / norm
+        return scores
+
+    def _postings_of(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        arrays = self._term_arrays.get(term)
+        if arrays is None:
+            changes = self.changes
             postings = self.postings.get(term)
             if not postings:
-                continue
-            idf = math.log(1 + (size - len(postings) + 0.5) / (len(postings) + 0.5))
-            for at, count in postings.items():
-                norm = count + BM25_K1 * (1 - BM25_B + BM25_B * self.lengths[at] / average_length)
-                scores[at] += idf * count * (BM25_K1 + 1) / norm
-        return scores
+                return None
+            postings = dict(postings)
+            arrays = (
+                np.fromiter(postings.keys(), dtype=np.int64, count=len(postings)),
+                np.fromiter(postings.values(), dtype=np.float32, count=len(postings)),
+            )
+            if changes == self.changes:
+                self._term_arrays[term] = arrays
+        return arrays
+
+    def best_nearby(self, scores: np.ndarray) -> np.ndarray:
+        """For each row, the best score among the NEIGHBOUR_SPAN memories either side of it that
+        came from the same source, in the order they were created (-inf where there are none)."""
+        order, same_source = self._creation_sequence(scores.shape[0])
+        ordered = scores[order]
+        best = np.full(ordered.shape[0], -np.inf)
+        for distance, linked in enumerate(same_source, start=1):
+            later = np.where(linked, ordered[distance:], -np.inf)
+            earlier = np.where(linked, ordered[:-distance], -np.inf)
+            np.maximum(best[:-distance], later, out=best[:-distance])
+            np.maximum(best[distance:], earlier, out=best[distance:])
+        nearby = np.empty_like(best)
+        nearby[order] = best
+        return nearby
+
+    def _creation_sequence(self, size: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Rows in creation order grouped by source, and for each distance up to NEIGHBOUR_SPAN
+        whether the rows that far apart in that order share a source."""
+        sequence = self._sequence
+        if sequence is None or sequence[0].shape[0] != size:
+            changes = self.changes
+            sources = self.sources[:size]
+            order = np.lexsort((self.created[:size], sources))
+            ordered_sources = sources[order]
+            same_source = [
+                ordered_sources[distance:] == ordered_sources[:-distance]
+                for distance in range(1, min(NEIGHBOUR_SPAN, size - 1) + 1)
+            ]
+            sequence = (order, same_source)
+            if changes == self.changes:
+                self._sequence = sequence
+        return sequence
 
 
 class IndexCache:
@@ -166,8 +285,20 @@ class IndexCache:
 
 
 def _load_changes(owner_id: int, index: OwnerIndex) -> None:
-    changed = Memory.objects.filter(owner_id=owner_id, revision__gt=index.revision).only(
-        "id", "status", "kind", "tags", "expires_at", "created_at", "text", "embedding"
+    changed = (
+        Memory.objects.filter(owner_id=owner_id, revision__gt=index.revision)
+        .only(
+            "id",
+            "status",
+            "kind",
+            "tags",
+            "expires_at",
+            "created_at",
+            "text",
+            "embedding",
+            "source_conversation",
+        )
+        .order_by("revision")
     )
     for memory in changed.iterator(chunk_size=2000):
         index.upsert(memory, embeddings.from_bytes(memory.embedding))

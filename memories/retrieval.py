@@ -1,4 +1,10 @@
-"""Hybrid retrieval over one owner's memories: dense similarity fused with BM25."""
+"""Hybrid retrieval over one owner's memories: dense similarity fused with BM25, in context.
+
+Both scores are standardised over the eligible memories and added with fixed weights, so a strong
+match in either list counts by how far it stands out, not only by its rank. A memory then takes
+part of the score of the best match among the memories learned just before and after it from the
+same source: an answer is usually found next to the question or remark it answers.
+"""
 
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -11,8 +17,10 @@ from memories import embeddings
 from memories.index import OwnerIndex, cache, tokenize
 from memories.models import Memory
 
-# Reciprocal-rank fusion constant: large enough that one list's top hit does not drown the other.
-RRF_K = 60
+# Dense similarity understands paraphrase, BM25 rare names and exact words: dense leads a little.
+DENSE_WEIGHT = 0.6
+# The share of a neighbour's standardised score a memory inherits (only above-average neighbours).
+CONTEXT_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -35,66 +43,62 @@ def search(
     query_vector: np.ndarray | None = None,
     now: datetime | None = None,
 ) -> list[SearchHit]:
-    """The owner's memories that best match `query`, best first. Never sees other owners' rows."""
+    """The owner's memories that best match `query`, best first. Never sees other owners' rows.
+
+    A query with no words (only `query_vector`) is a plain nearest-neighbour lookup, as the
+    duplicate check needs: ranked by similarity alone.
+    """
     index = cache.fresh_index(owner_id)
-    if not index.rows:
+    if not index.rows or limit <= 0:
         return []
-    eligible = _eligible(index, statuses, kinds, tag, include_expired, now or timezone.now())
+    eligible = index.eligible(statuses, kinds, tag, include_expired, now or timezone.now())
     if not eligible.any():
         return []
     if query_vector is None:
         query_vector = embeddings.embed_text(query)
     similarity = index.dense_scores(query_vector)
-    lexical = index.lexical_scores(tokenize(query))
-    fused = _reciprocal_rank_fusion([similarity, lexical], eligible, lexical > 0)
-    order = np.argsort(-fused, kind="stable")
-    hits = []
-    for at in order[:limit]:
-        if not eligible[at]:
-            break
-        hits.append(
-            SearchHit(
-                memory_id=index.rows[at].id,
-                score=float(fused[at]),
-                similarity=float(similarity[at]),
-                lexical=float(lexical[at]),
-            )
+    terms = tokenize(query)
+    lexical = index.lexical_scores(terms)
+    if terms:
+        fused = _fuse(index, similarity, lexical, eligible)
+    else:
+        fused = np.where(eligible, similarity, -np.inf)
+    return [
+        SearchHit(
+            memory_id=index.rows[at].id,
+            score=float(fused[at]),
+            similarity=float(similarity[at]),
+            lexical=float(lexical[at]),
         )
-    return hits
+        for at in _top(fused, limit)
+    ]
 
 
-def _eligible(
-    index: OwnerIndex,
-    statuses: Collection[str],
-    kinds: Collection[str],
-    tag: str,
-    include_expired: bool,
-    now: datetime,
+def _fuse(
+    index: OwnerIndex, similarity: np.ndarray, lexical: np.ndarray, eligible: np.ndarray
 ) -> np.ndarray:
-    return np.fromiter(
-        (
-            row.status in statuses
-            and (not kinds or row.kind in kinds)
-            and (not tag or tag in row.tags)
-            and (include_expired or row.expires_at is None or row.expires_at > now)
-            for row in index.rows
-        ),
-        dtype=bool,
-        count=len(index.rows),
-    )
+    fused = DENSE_WEIGHT * _standardised(similarity, eligible)
+    fused += (1 - DENSE_WEIGHT) * _standardised(lexical, eligible)
+    fused[~eligible] = -np.inf
+    context = np.maximum(index.best_nearby(fused), 0.0)
+    fused += CONTEXT_WEIGHT * context
+    return fused
 
 
-def _reciprocal_rank_fusion(
-    score_lists: list[np.ndarray], eligible: np.ndarray, lexical_match: np.ndarray
-) -> np.ndarray:
-    fused = np.zeros(eligible.shape[0], dtype=np.float64)
-    for position, scores in enumerate(score_lists):
-        masked = np.where(eligible, scores, -np.inf)
-        ranks = np.empty_like(masked, dtype=np.int64)
-        ranks[np.argsort(-masked, kind="stable")] = np.arange(masked.shape[0])
-        contribution = 1.0 / (RRF_K + 1 + ranks)
-        if position == 1:
-            # A memory sharing no word with the query earns nothing from the lexical list.
-            contribution = np.where(lexical_match, contribution, 0.0)
-        fused += contribution
-    return np.where(eligible, fused, -np.inf)
+def _standardised(scores: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    considered = scores[eligible]
+    spread = float(considered.std())
+    if spread == 0.0:
+        return np.zeros(scores.shape[0], dtype=np.float64)
+    return (scores - float(considered.mean())) / spread
+
+
+def _top(scores: np.ndarray, limit: int) -> list[int]:
+    """Positions of the `limit` best finite scores, best first (ties: earlier row first)."""
+    if limit < scores.shape[0]:
+        candidates = np.argpartition(-scores, limit - 1)[:limit]
+    else:
+        candidates = np.arange(scores.shape[0])
+    candidates = candidates[np.isfinite(scores[candidates])]
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order].tolist()

@@ -1,0 +1,99 @@
+"""Draw the PNG plots linked from RESULTS.md out of the JSON the benchmarks wrote.
+
+.venv/bin/python bench/plots.py     (needs matplotlib, see RESULTS.md)
+"""
+
+import json
+
+import harness
+import matplotlib
+
+# No display here: draw straight to PNG files.
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+DATABASES = ("sqlite", "postgresql")
+
+
+def load(name: str) -> dict | None:
+    path = harness.RESULTS_DIR / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def latency_plot() -> None:
+    figure, axes = plt.subplots(figsize=(8, 5))
+    mem0_drawn = False
+    for database in DATABASES:
+        data = load(f"retrieval_speed_{database}")
+        if data is None:
+            continue
+        rows = data["results"]
+        sizes = [row["memories"] for row in rows]
+        for key, label, style in (
+            ("search", "search incl. query embedding", "-o"),
+            ("search_index_only", "index only (vector given)", "--o"),
+        ):
+            axes.plot(
+                sizes,
+                [row[key]["p95_ms"] for row in rows],
+                style,
+                label=f"ours, {database}: {label}, p95",
+            )
+        mem0_rows = [row for row in rows if "mem0" in row]
+        if mem0_rows and not mem0_drawn:
+            axes.plot(
+                [row["memories"] for row in mem0_rows],
+                [row["mem0"]["search"]["p95_ms"] for row in mem0_rows],
+                "-s",
+                color="black",
+                label="plain mem0 2.2.1 + local Qdrant, p95",
+            )
+            mem0_drawn = True
+    axes.axhline(15, color="grey", linestyle=":", label="target: 15 ms")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("memories of the searched user (10 other users' 10k memories present)")
+    axes.set_ylabel("search latency p95 (ms)")
+    axes.set_title("Memory search latency vs memory count (2 cores, CPU only)")
+    axes.legend(fontsize=8)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(harness.BENCH_DIR / "latency_vs_memories.png", dpi=110)
+
+
+def ttft_plot() -> None:
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for database in DATABASES:
+        data = load(f"streaming_load_{database}")
+        if data is None:
+            continue
+        for memories in sorted({row["memories_per_user"] for row in data["results"]}):
+            rows = [row for row in data["results"] if row["memories_per_user"] == memories]
+            for quantile, style in (("p50_ms", "--o"), ("p95_ms", "-o")):
+                axes.plot(
+                    [row["concurrency"] for row in rows],
+                    [max(row["added_ttft"][quantile], 0.1) for row in rows],
+                    style,
+                    label=f"{database}, {memories} memories/user, {quantile[:3]}",
+                )
+    axes.axhline(30, color="grey", linestyle=":", label="target at N=1: 30 ms")
+    axes.axhline(100, color="grey", linestyle="-.", label="target at N=200: 100 ms")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("concurrent chats on one Daphne process")
+    axes.set_ylabel("time to first token added by the app (ms)")
+    axes.set_title("Added TTFT vs concurrency (2 cores, CPU only)")
+    axes.legend(fontsize=8)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(harness.BENCH_DIR / "ttft_vs_concurrency.png", dpi=110)
+
+
+def main() -> None:
+    latency_plot()
+    ttft_plot()
+    print("wrote bench/latency_vs_memories.png and bench/ttft_vs_concurrency.png")
+
+
+if __name__ == "__main__":
+    main()
