@@ -57,15 +57,11 @@ async def stream_answer(
         )
 
     try:
-        recalled = await sync_to_async(memory_services.retrieve_for_turn)(
-            conversation, user_message.content
+        input_items, turn_tools = await sync_to_async(_prepare_request)(
+            conversation, user_message, answer
         )
-        input_items = await sync_to_async(_model_input)(conversation, answer, recalled)
-        memory_tools = await sync_to_async(memory_pipeline.tools_for_turn)(conversation, answer)
         async for event in agent.stream_reply(
-            instructions=INSTRUCTIONS,
-            input_items=input_items,
-            tools=[*memory_tools, *tools.general_tools()],
+            instructions=INSTRUCTIONS, input_items=input_items, tools=turn_tools
         ):
             if isinstance(event, agent.TextDelta):
                 if first_token_ms is None:
@@ -100,13 +96,21 @@ async def stream_answer(
             )
 
 
-def _model_input(
-    conversation: Conversation, answer: Message, recalled: list[memory_services.RecalledMemory]
-) -> list[dict]:
+def _prepare_request(
+    conversation: Conversation, user_message: Message, answer: Message
+) -> tuple[list[dict], list[agent.Tool]]:
+    """The model's input (recent turns, recalled memories) and tools, in one trip to the database.
+
+    Recalled memories are logged as used by `answer`.
+    """
     items = services.recent_turns(conversation, before=answer)
+    if not memory_services.memory_enabled(conversation):
+        return items, tools.general_tools()
+    recalled = memory_services.recall(conversation.owner, user_message.content)
     memory_services.record_use(recalled, answer)
     context = memory_services.context_block(recalled)
     if context:
         # Just before the newest user message, so it is read as context for this turn.
         items.insert(len(items) - 1, {"role": "developer", "content": context})
-    return items
+    memory_tools = memory_pipeline.memory_tools(conversation.owner, source=user_message)
+    return items, [*memory_tools, *tools.general_tools()]

@@ -27,11 +27,11 @@ RECONCILE_SIMILARITY = 0.45
 # --- tools the model may call mid-answer --------------------------------------------------------
 
 
-def tools_for_turn(conversation: Conversation, answer: Message) -> list[agent.Tool]:
-    if not services.memory_enabled(conversation):
-        return []
-    owner = conversation.owner
-    source = user_message_before(answer)
+def memory_tools(owner, *, source: Message) -> list[agent.Tool]:
+    """The memory tools for one turn; what they store is attributed to the `source` message.
+
+    Offer them only where memory is on (services.memory_enabled).
+    """
 
     async def remember(arguments: dict[str, Any]) -> str:
         kind = arguments.get("kind") or MemoryKind.OTHER

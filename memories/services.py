@@ -216,12 +216,6 @@ def recall(owner, text: str) -> list[RecalledMemory]:
     return recalled
 
 
-def retrieve_for_turn(conversation, text: str) -> list[RecalledMemory]:
-    if not memory_enabled(conversation):
-        return []
-    return recall(conversation.owner, text)
-
-
 def estimate_tokens(text: str) -> int:
     # About four characters a token for English with the usual BPE vocabularies.
     return max(1, (len(text) + 3) // 4)
