@@ -12,6 +12,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -176,7 +177,9 @@ def prepare_users(count: int, memories: int, label: str) -> list[tuple[int, str,
     return prepared
 
 
-async def one_chat(port: int, conversation_id: int, cookie: str, text: str, start) -> dict:
+async def one_chat(
+    port: int, conversation_id: int, cookie: str, text: str, start, delay: float = 0.0
+) -> dict:
     from websockets.asyncio.client import connect
 
     result = {"conversation": conversation_id, "text": text, "error": None}
@@ -189,6 +192,7 @@ async def one_chat(port: int, conversation_id: int, cookie: str, text: str, star
             max_queue=None,
         ) as websocket:
             await start.wait()
+            await asyncio.sleep(delay)
             sent = time.perf_counter()
             await websocket.send(json.dumps({"message": text}))
             frames = []
@@ -216,9 +220,13 @@ async def one_chat(port: int, conversation_id: int, cookie: str, text: str, star
     return result
 
 
-async def run_round(port: int, prepared: list) -> list[dict]:
+async def run_round(port: int, prepared: list, spread: float = 0.0) -> list[dict]:
+    """All chats send together (spread 0), or each at a seeded random moment within `spread` s."""
     start = asyncio.Event()
-    chats = [asyncio.create_task(one_chat(port, *chat, start)) for chat in prepared]
+    delays = random.Random(7).uniform if spread else (lambda low, high: 0.0)
+    chats = [
+        asyncio.create_task(one_chat(port, *chat, start, delays(0.0, spread))) for chat in prepared
+    ]
     # Let every socket connect before any message goes out: concurrency means concurrent turns.
     await asyncio.sleep(min(10.0, 1.0 + len(prepared) * 0.02))
     start.set()
@@ -242,7 +250,17 @@ def verify(results: list[dict]) -> dict:
 
 
 def main() -> None:
-    options = harness.arguments(__doc__.splitlines()[0]).parse_args()
+    parser = harness.arguments(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=0.0,
+        help="seconds over which each round's messages are sent (0: all at once)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=CONCURRENCY, help="chats per round"
+    )
+    options = parser.parse_args()
     database = "postgresql" if options.postgres else "sqlite"
     harness.setup_django("streaming", options.postgres)
     rows = []
@@ -260,13 +278,13 @@ def main() -> None:
             warm_up = prepare_users(1, 5, "warm")
             asyncio.run(run_round(port, warm_up))
             for memories in MEMORIES_PER_USER:
-                for concurrency in CONCURRENCY:
+                for concurrency in options.concurrency:
                     prepared = prepare_users(concurrency, memories, f"m{memories}n{concurrency}")
                     with (
                         ProcessSampler(daphne.pid) as server,
                         ProcessSampler(os.getpid()) as clients,
                     ):
-                        results = asyncio.run(run_round(port, prepared))
+                        results = asyncio.run(run_round(port, prepared, options.spread))
                     rows.append(
                         summarise(concurrency, memories, results, server, upstream_ttft_ms)
                         | {"load_generator_cpu_percent": clients.cpu_percent()}
@@ -324,10 +342,12 @@ def main() -> None:
             for r in rows
         ],
     )
+    spread = f"_spread{options.spread:g}s" if options.spread else ""
     harness.write_results(
-        f"streaming_load_{database}",
+        f"streaming_load_{database}{spread}",
         {
             "database": database,
+            "send_spread_s": options.spread,
             "tasks_backend": "django_tasks.backends.dummy.DummyBackend",
             "answer_words": ANSWER_WORDS,
             "upstream_word_delay_s": WORD_DELAY_SECONDS,

@@ -41,12 +41,14 @@ def tokenize(text: str) -> list[str]:
 
 
 def _stem(token: str) -> str:
-    """A light suffix stripper: enough for 'hiking'/'hikes'/'hiked' to meet, cheap to run."""
+    """A light suffix stripper: enough for 'hike'/'hiking'/'hikes'/'hiked' to meet, cheap to run."""
     token = token.removesuffix("'s")
     for suffix in ("ing", "edly", "ed", "ies", "es", "s", "ly"):
         if token.endswith(suffix) and len(token) - len(suffix) >= 3:
-            return token[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return token
+            token = token[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    # A silent final e goes too, so 'live' meets 'lives' and 'living'.
+    return token[:-1] if token.endswith("e") and len(token) > 3 else token
 
 
 @dataclass
