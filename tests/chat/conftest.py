@@ -1,8 +1,8 @@
-"""Chat test helpers: an open chat socket that is always closed again, and frame parsing."""
+"""Chat test helpers: an open chat socket, and frame parsing."""
 
 import html
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -21,18 +21,13 @@ def delta_text(frame: str) -> str | None:
 
 
 @pytest.fixture
-async def open_chat(connect) -> AsyncIterator[Callable[..., Awaitable[WebsocketCommunicator]]]:
-    """Connect to a conversation's socket as a user; the socket is disconnected afterwards."""
-    opened: list[WebsocketCommunicator] = []
+def open_chat(connect) -> Callable[..., Awaitable[WebsocketCommunicator]]:
+    """Connect to a conversation's socket as a user (the `connect` fixture closes it afterwards)."""
 
     async def open_socket(conversation_id: int, user: User) -> WebsocketCommunicator:
         socket = await connect(conversation_id, user)
         connected, _ = await socket.connect()
         assert connected
-        opened.append(socket)
         return socket
 
-    yield open_socket
-    for socket in opened:
-        if not socket.future.done():
-            await socket.disconnect(timeout=5)
+    return open_socket
