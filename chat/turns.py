@@ -5,7 +5,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from chat import agent, services, tools
 from chat.models import Conversation, Message
@@ -48,7 +48,7 @@ async def stream_answer(
     finished = False
 
     async def save(status: str, **fields) -> Message:
-        return await sync_to_async(services.finish_answer)(
+        return await database_sync_to_async(services.finish_answer)(
             answer,
             content="".join(parts),
             status=status,
@@ -57,7 +57,7 @@ async def stream_answer(
         )
 
     try:
-        input_items, turn_tools = await sync_to_async(_prepare_request)(
+        input_items, turn_tools = await database_sync_to_async(_prepare_request)(
             conversation, user_message, answer
         )
         async for event in agent.stream_reply(
@@ -69,7 +69,7 @@ async def stream_answer(
                 parts.append(event.text)
                 yield AnswerDelta(event.text)
             elif isinstance(event, agent.ToolCalled) and event.reusable:
-                await sync_to_async(memory_pipeline.remember_tool_result)(
+                await database_sync_to_async(memory_pipeline.remember_tool_result)(
                     conversation, answer, event.name, event.arguments, event.output
                 )
             elif isinstance(event, agent.ReplyDone):
@@ -81,7 +81,7 @@ async def stream_answer(
                 )
                 finished = True
                 yield AnswerFinished(message)
-                await sync_to_async(memory_pipeline.schedule_extraction)(message)
+                await database_sync_to_async(memory_pipeline.schedule_extraction)(message)
             elif isinstance(event, agent.ReplyFailed):
                 status = Message.Status.INCOMPLETE if parts else Message.Status.ERROR
                 message = await save(status, error=event.message)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -37,7 +37,7 @@ def memory_tools(owner, *, source: Message) -> list[agent.Tool]:
         kind = arguments.get("kind") or MemoryKind.OTHER
         if kind not in MemoryKind.values:
             kind = MemoryKind.OTHER
-        result = await sync_to_async(services.add_memory)(
+        result = await database_sync_to_async(services.add_memory)(
             owner,
             str(arguments.get("text", "")),
             kind=kind,
@@ -49,13 +49,13 @@ def memory_tools(owner, *, source: Message) -> list[agent.Tool]:
         return json.dumps({"id": str(result.memory.id), "status": status})
 
     async def forget(arguments: dict[str, Any]) -> str:
-        forgotten = await sync_to_async(services.forget_matching)(
+        forgotten = await database_sync_to_async(services.forget_matching)(
             owner, str(arguments.get("about", "")), message=source
         )
         return json.dumps({"forgotten": [memory.text for memory in forgotten]})
 
     async def search_memory(arguments: dict[str, Any]) -> str:
-        found = await sync_to_async(services.search_memories)(
+        found = await database_sync_to_async(services.search_memories)(
             owner, str(arguments.get("query", "")), limit=5
         )
         return json.dumps([{"text": item.memory.text, "kind": item.memory.kind} for item in found])

@@ -263,7 +263,11 @@ async def test_a_chat_turn_ends_with_a_panel_that_shows_what_it_remembered(
 
 @pytest.fixture
 def ask(upstream, conversation):
-    """Send a chat turn through the real turn code; return the body the model server received."""
+    """Send a chat turn through the real turn code; return the memories the model server received.
+
+    The turn code closes its worker thread's stale database connections, as Channels does, so
+    tests using this need real commits (`transaction=True`).
+    """
 
     async def run_turn(text: str) -> None:
         question, answer = await sync_to_async(chat_services.start_turn)(conversation, text)
@@ -282,6 +286,7 @@ def ask(upstream, conversation):
     return ask_model
 
 
+@pytest.mark.django_db(transaction=True)
 def test_an_edit_in_the_dashboard_changes_the_next_request(client, user, ask):
     memory = services.add_memory(user, "Lives in Berlin", kind="profile").memory
     assert "Lives in Berlin" in ask("Which city do I live in?")
@@ -296,6 +301,7 @@ def test_an_edit_in_the_dashboard_changes_the_next_request(client, user, ask):
     assert "Lives in Porto" in injected and "Berlin" not in injected
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_delete_removes_it_from_the_next_request_and_undo_brings_it_back(client, user, ask):
     memory = services.add_memory(user, "Is allergic to peanuts", kind="profile").memory
 
@@ -306,6 +312,7 @@ def test_a_delete_removes_it_from_the_next_request_and_undo_brings_it_back(clien
     assert "Is allergic to peanuts" in ask("Can I eat peanut butter?")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_restoring_a_superseded_version_puts_it_back_in_the_next_request(client, user, ask):
     berlin = services.add_memory(user, "Lives in Berlin", slot="profile:home").memory
     services.add_memory(user, "Lives in Lisbon", slot="profile:home")
@@ -317,6 +324,7 @@ def test_restoring_a_superseded_version_puts_it_back_in_the_next_request(client,
     assert "Lives in Berlin" in injected and "Lisbon" not in injected
 
 
+@pytest.mark.django_db(transaction=True)
 def test_only_approved_memories_reach_the_request(client, user, ask):
     services.set_require_approval(user, True)
     pending = services.add_memory(user, "Is vegetarian", kind="profile").memory
