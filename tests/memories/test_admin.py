@@ -11,8 +11,7 @@ from accounts.models import User
 from chat.models import Message
 from memories import services
 from memories.models import Memory, MemoryAccess, MemoryEvent
-
-HOSTILE = '<script>alert("x")</script><b>bold</b>'
+from tests.memories.pages import HOSTILE
 
 
 @pytest.fixture

@@ -15,15 +15,8 @@ from chat import turns
 from chat.models import Conversation, Message
 from memories import services
 from memories.models import ExtractionRun, Memory, MemoryAccess
+from tests.memories.pages import HOSTILE, HTMX
 from tests.websocket import frames_until_final, send_chat
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-HOSTILE = '<script>alert("x")</script><b>bold</b>'
-
-
-@pytest.fixture
-def client(client_for, user) -> Client:
-    return client_for(user)
 
 
 @pytest.fixture

@@ -12,14 +12,7 @@ from django.utils import timezone
 from chat.models import Message
 from memories import services
 from memories.models import Memory, MemoryAccess, MemoryEvent
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-HOSTILE = '<script>alert("x")</script><b>bold</b>'
-
-
-@pytest.fixture
-def client(client_for, user) -> Client:
-    return client_for(user)
+from tests.memories.pages import HOSTILE, HTMX
 
 
 @pytest.fixture
