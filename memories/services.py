@@ -620,13 +620,8 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
-def import_memories(owner, data: dict | str | bytes) -> ImportResult:
-    """Load an export back in: duplicates of what the owner already has are skipped."""
-    if isinstance(data, str | bytes):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"The file is not valid JSON ({error.msg}).") from None
+def import_memories(owner, data: dict) -> ImportResult:
+    """Load an export (as read by read_export_file) back in, skipping what the owner has."""
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise ValueError(f"The file is not a memory export (format {EXPORT_FORMAT}).")
     items = data.get("memories") or []

@@ -225,7 +225,7 @@ def test_export_then_import_into_a_fresh_account_round_trips_and_skips_duplicate
 
 def test_importing_something_that_is_not_an_export_says_so(user):
     with pytest.raises(ValueError, match="not valid JSON"):
-        services.import_memories(user, "{nope")
+        services.read_export_file(b"{nope")
     with pytest.raises(ValueError, match="not a memory export"):
         services.import_memories(user, {"memories": []})
 
