@@ -166,9 +166,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # mem0 and httpx log prompts and URLs at INFO; a user's words must not reach the logs.
+        # mem0 and the HTTP clients log prompts and URLs at INFO; a user's words must not reach
+        # the logs. The openai SDK sends through httpx2, mem0's other clients through httpx.
         "mem0": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
         # runserver's access log has a handler of its own; without this each line shows twice.
         "django.channels.server": {"level": "INFO", "propagate": False},
