@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench scale-out scale-out-stop
 
 # torch goes first and pinned: this CPU build is on the machine, a plain `torch` pulls CUDA (GBs).
 $(VENV)/.installed: pyproject.toml
@@ -38,3 +38,10 @@ bench: install
 	$(BIN)/python bench/retrieval_speed.py
 	$(BIN)/python bench/streaming_load.py
 	$(BIN)/python bench/plots.py
+
+# Several Daphne processes behind nginx, several workers, PostgreSQL and Redis (deploy/scale-out).
+scale-out: install
+	deploy/scale-out start
+
+scale-out-stop:
+	deploy/scale-out stop
