@@ -10,7 +10,9 @@ from memories.models import Memory
 def test_mem0_stores_extracted_facts_as_our_memories(upstream, user):
     upstream.script_chat('{"memory": [{"text": "Works as a nurse"}, {"text": "Has two cats"}]}')
 
-    mem0_memory().add("I work as a nurse and I have two cats.", user_id=str(user.memory_key), infer=True)
+    mem0_memory().add(
+        "I work as a nurse and I have two cats.", user_id=str(user.memory_key), infer=True
+    )
 
     texts = set(services.memories_of(user).values_list("text", flat=True))
     assert texts == {"Works as a nurse", "Has two cats"}

@@ -1,4 +1,4 @@
-"""Chat text reaches mem0 only from our own tables: deleting it there removes it from every prompt."""
+"""Chat text reaches mem0 only from our tables: deleted there, it never reaches a prompt again."""
 
 import json
 
@@ -9,6 +9,7 @@ from accounts.models import User
 from chat.models import Conversation, Message
 from memories import pipeline
 from memories.forms import DELETE_ALL_CONFIRMATION
+from memories.mem0_bridge import mem0_memory
 from memories.models import Memory
 
 SECRET = "locker code Zanzibar-7731"
@@ -104,3 +105,18 @@ def test_the_model_sees_the_turns_before_it_from_that_conversation_only(
     assert "I play it every day." not in earlier and "I play it every day." in new
     assert "I have a cat." not in prompt
     assert Memory.objects.filter(owner=user, text="Plays the cello every day").exists()
+
+
+def test_another_accounts_turn_is_never_read_as_context(
+    upstream, user, other_user, make_conversation
+):
+    theirs = make_conversation(other_user)
+    theirs.messages.create(role=Message.Role.USER, content=f"My {SECRET}.")
+    their_turn = theirs.messages.create(role=Message.Role.USER, content="Anything else?")
+
+    mem0_memory().add(
+        "I drink tea.", user_id=str(user.memory_key), run_id=str(their_turn.pk), infer=True
+    )
+
+    assert upstream.chat_bodies()
+    assert SECRET not in sent_to_the_model(upstream)
