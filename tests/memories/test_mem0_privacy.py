@@ -1,6 +1,7 @@
 """Chat text reaches mem0 only from our tables: deleted there, it never reaches a prompt again."""
 
 import json
+import logging
 
 import pytest
 from django.urls import reverse
@@ -79,13 +80,17 @@ def test_a_new_account_with_a_deleted_accounts_id_gets_none_of_its_text(
     assert SECRET not in sent_to_the_model(upstream)
 
 
-def test_no_file_under_the_mem0_directory_holds_chat_text(upstream, conversation, settings):
+def test_no_file_under_the_mem0_directory_nor_log_line_holds_chat_text(
+    upstream, conversation, settings, caplog
+):
+    caplog.set_level(logging.DEBUG)
     upstream.script_chat(NURSE)
     tell_the_secret(conversation)
 
     assert Memory.objects.filter(text="Works as a nurse").exists()
     files = [path for path in settings.MEM0_DIR.rglob("*") if path.is_file()]
     assert [path for path in files if SECRET.encode() in path.read_bytes()] == []
+    assert SECRET not in caplog.text
 
 
 def test_the_model_sees_the_turns_before_it_from_that_conversation_only(
