@@ -3,17 +3,21 @@
 mem0 extracts facts with the configured LLM; every fact it stores goes through
 memories.services.add_memory, so duplicates, supersession, history and revisions apply exactly as
 for memories from any other path, and the dashboard shows precisely what retrieval searches.
+
+mem0 keeps no text of its own either: the earlier messages it shows the model are read from the
+conversation each time (TurnHistory), so they go with the conversation or the account.
 """
 
 from functools import cache
 from typing import Any
+from urllib.parse import parse_qsl
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from mem0.vector_stores.base import VectorStoreBase
 from pydantic import BaseModel
 
+from accounts.models import User
 from chat.models import Message
 from memories import embeddings, retrieval, services
 from memories.models import Memory, MemoryKind
@@ -78,7 +82,9 @@ class DjangoVectorStore(VectorStoreBase):
         by_id = Memory.objects.filter(owner=owner).in_bulk([hit.memory_id for hit in hits])
         return [
             StoredVector(
-                id=str(hit.memory_id), score=hit.similarity, payload=_payload(by_id[hit.memory_id])
+                id=str(hit.memory_id),
+                score=hit.similarity,
+                payload=_payload(owner, by_id[hit.memory_id]),
             )
             for hit in hits
             if hit.memory_id in by_id
@@ -105,14 +111,70 @@ class DjangoVectorStore(VectorStoreBase):
     ) -> list[list[StoredVector]]:
         owner = _owner(filters or {})
         rows = services.memories_of(owner).filter(status=Memory.Status.ACTIVE)[: top_k or 100]
-        return [[StoredVector(id=str(m.id), payload=_payload(m)) for m in rows]]
+        return [[StoredVector(id=str(m.id), payload=_payload(owner, m)) for m in rows]]
 
 
-def _owner(mapping: dict):
-    owner_id = mapping.get("user_id")
-    if not owner_id:
+class TurnHistory:
+    """mem0's message and history store (the methods of its SQLiteManager), over our tables.
+
+    mem0 shows the model the messages before the ones it extracts from, and would keep its own
+    copy of them for that. Here its "run" is one turn (turn_scope): the earlier messages are read
+    from that turn's conversation, and what mem0 asks to save is already ours or not kept at all.
+    """
+
+    def get_last_messages(self, session_scope: str, limit: int = 10) -> list[dict[str, Any]]:
+        scope = dict(parse_qsl(session_scope))
+        source = Message.objects.filter(
+            pk=scope.get("run_id"), conversation__owner=_owner(scope)
+        ).first()
+        if source is None:
+            return []
+        earlier = (
+            source.conversation.messages.filter(pk__lt=source.pk)
+            .exclude(content="")
+            .order_by("-pk")[:limit]
+        )
+        return [
+            {
+                "role": m.role,
+                "content": m.content,
+                "name": None,
+                "created_at": m.created_at.isoformat(),
+            }
+            for m in reversed(earlier)
+        ]
+
+    def save_messages(self, messages: list[dict], session_scope: str) -> None:
+        # The turn's messages are the conversation's own rows already.
+        return None
+
+    # mem0's per-memory history; ours is MemoryEvent, written by memories.services.
+    def add_history(self, memory_id: str, *_: Any, **__: Any) -> None:
+        return None
+
+    def batch_add_history(self, records: list[dict]) -> None:
+        return None
+
+    def get_history(self, memory_id: str) -> list[dict]:
+        raise NotImplementedError("A memory's history is memories.services.history_of.")
+
+    def reset(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def turn_scope(owner: User, source: Message) -> dict[str, str]:
+    """mem0's ids for extracting from the turn that `source` (a user message) opens."""
+    return {"user_id": str(owner.memory_key), "run_id": str(source.pk)}
+
+
+def _owner(mapping: dict) -> User:
+    memory_key = mapping.get("user_id")
+    if not memory_key:
         raise PermissionError("mem0 asked for memories without an owner.")
-    return get_user_model().objects.get(pk=int(owner_id))
+    return User.objects.get(memory_key=memory_key)
 
 
 def _source_message(owner, payload: dict):
@@ -126,11 +188,11 @@ def _as_vector(vector) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32)
 
 
-def _payload(memory: Memory) -> dict[str, Any]:
+def _payload(owner: User, memory: Memory) -> dict[str, Any]:
     return {
         "data": memory.text,
         "hash": memory.content_hash,
-        "user_id": str(memory.owner_id),
+        "user_id": str(owner.memory_key),
         "kind": memory.kind,
         "created_at": memory.created_at.isoformat(),
         "updated_at": memory.updated_at.isoformat(),
@@ -152,7 +214,7 @@ class SharedEmbedder:
 
 @cache
 def mem0_memory():
-    """A mem0 Memory whose vector store is our database and whose LLM is the configured upstream."""
+    """A mem0 Memory whose stores are our database and whose LLM is the configured upstream."""
     from mem0 import Memory as Mem0Memory
     from mem0.configs.base import MemoryConfig
     from mem0.embeddings.configs import EmbedderConfig
@@ -162,7 +224,6 @@ def mem0_memory():
 
     VectorStoreFactory.provider_to_class[PROVIDER] = f"{__name__}.DjangoVectorStore"
     EmbedderFactory.provider_to_class[EMBEDDER] = f"{__name__}.SharedEmbedder"
-    settings.MEM0_DIR.mkdir(parents=True, exist_ok=True)
     # mem0 validates providers against its own closed lists; ours are registered in the
     # factories above, so the configs are built without that check.
     config = MemoryConfig.model_construct(
@@ -179,9 +240,14 @@ def mem0_memory():
                 "temperature": 0,
             },
         ),
-        history_db_path=str(settings.MEM0_DIR / "history.db"),
+        # mem0 opens its SQLite store while constructing; in memory, it never reaches a file,
+        # and it is replaced by ours at once.
+        history_db_path=":memory:",
     )
-    return Mem0Memory(config)
+    memory = Mem0Memory(config)
+    memory.db.close()
+    memory.db = TurnHistory()
+    return memory
 
 
 class _StoreConfig(BaseModel):

@@ -197,7 +197,7 @@ def _extract_offline(owner, source: Message) -> None:
 
 
 def _extract_with_mem0(owner, source: Message, answer: Message) -> None:
-    from memories.mem0_bridge import mem0_memory
+    from memories.mem0_bridge import mem0_memory, turn_scope
 
     started = timezone.now()
     memory = mem0_memory()
@@ -206,7 +206,7 @@ def _extract_with_mem0(owner, source: Message, answer: Message) -> None:
             {"role": "user", "content": source.content},
             {"role": "assistant", "content": answer.content},
         ],
-        user_id=str(owner.pk),
+        **turn_scope(owner, source),
         metadata={"source_message_id": source.pk},
         infer=True,
     )

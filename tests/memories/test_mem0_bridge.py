@@ -10,7 +10,9 @@ from memories.models import Memory
 def test_mem0_stores_extracted_facts_as_our_memories(upstream, user):
     upstream.script_chat('{"memory": [{"text": "Works as a nurse"}, {"text": "Has two cats"}]}')
 
-    mem0_memory().add("I work as a nurse and I have two cats.", user_id=str(user.pk), infer=True)
+    mem0_memory().add(
+        "I work as a nurse and I have two cats.", user_id=str(user.memory_key), infer=True
+    )
 
     texts = set(services.memories_of(user).values_list("text", flat=True))
     assert texts == {"Works as a nurse", "Has two cats"}
@@ -22,7 +24,7 @@ def test_mem0_search_only_sees_the_owners_memories(upstream, user, other_user):
     services.add_memory(user, "Works as a nurse")
     services.add_memory(other_user, "Works as a pilot")
 
-    found = mem0_memory().search("What is my job?", filters={"user_id": str(other_user.pk)})
+    found = mem0_memory().search("What is my job?", filters={"user_id": str(other_user.memory_key)})
 
     assert [item["memory"] for item in found["results"]] == ["Works as a pilot"]
 
