@@ -98,6 +98,7 @@ def evaluate(user: dict, owner, memory_of: dict) -> list[dict]:
         row = {
             "user": user["user"],
             "language": message.get("language", user["language"]),
+            "fact_language": user["language"],
             "category": message["category"],
             "text": message["text"],
             "expect": expect,
@@ -126,6 +127,7 @@ def rates(rows: list[dict]) -> dict:
 
 def summarise(rows: list[dict]) -> dict:
     same_language = [r for r in rows if r["category"] != "cross_language"]
+    crossed = [r for r in rows if r["category"] == "cross_language"]
     languages = sorted({r["language"] for r in same_language}, key=lambda code: code != "en")
     return {
         "overall": rates(same_language),
@@ -137,7 +139,11 @@ def summarise(rows: list[dict]) -> dict:
             language: rates([r for r in same_language if r["language"] == language])
             for language in languages
         },
-        "cross_language": rates([r for r in rows if r["category"] == "cross_language"]),
+        "cross_language": rates(crossed),
+        "cross_language_by_fact_language": {
+            language: rates([r for r in crossed if r["fact_language"] == language])
+            for language in sorted({r["fact_language"] for r in crossed})
+        },
     }
 
 
@@ -174,7 +180,11 @@ def report(summary: dict) -> str:
             markdown_table(
                 ["language", *headers[1:]],
                 [line(name, figures) for name, figures in summary["languages"].items()]
-                + [line("cross-language", summary["cross_language"])],
+                + [line("**cross-language**", summary["cross_language"])]
+                + [
+                    line(f"{language} facts, asked in English", figures)
+                    for language, figures in summary["cross_language_by_fact_language"].items()
+                ],
             ),
             f"Targets: hit >= {TARGETS['hit']} (now {overall['hit']}), "
             f"clean >= {TARGETS['clean']} (now {overall['clean']}).",
