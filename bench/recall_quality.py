@@ -11,9 +11,13 @@ import json
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import harness
 import numpy as np
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 QUALITY_DIR = harness.BENCH_DIR / "quality"
 NONE = "none"
@@ -24,7 +28,7 @@ KINDS = ("preference", "profile", "task", "tool_result", "other")
 TARGETS = {"hit": 0.95, "clean": 0.95}
 
 
-def injected_memory_ids(owner, text: str) -> list:
+def injected_memory_ids(owner: "User", text: str) -> list:
     """The ids of the memories the app would inject for `text`: the one call to the code under test.
 
     Change this line when the recall entry point moves.
@@ -59,19 +63,19 @@ def _check(user: dict) -> None:
             raise BadQualityFile(f"{where}: fact {fact['id']} has unknown kind {fact['kind']!r}")
     for message in user["messages"]:
         category, expect = message["category"], message["expect"]
+        if category not in FACT_CATEGORIES + NONE_CATEGORIES:
+            raise BadQualityFile(f"{where}: unknown category {category!r}")
         if category in NONE_CATEGORIES and expect != NONE:
             raise BadQualityFile(f"{where}: {message['text']!r} is {category} but expects facts")
         if category in FACT_CATEGORIES and (
             not isinstance(expect, list) or not expect or not set(expect) <= set(ids)
         ):
             raise BadQualityFile(f"{where}: {message['text']!r} expects unknown facts {expect}")
-        if category not in FACT_CATEGORIES + NONE_CATEGORIES:
-            raise BadQualityFile(f"{where}: unknown category {category!r}")
         if category == "multi" and len(expect) < 2:
             raise BadQualityFile(f"{where}: multi message {message['text']!r} needs two facts")
 
 
-def store_facts(owner, facts: list[dict]) -> tuple[dict, list[tuple[str, str]]]:
+def store_facts(owner: "User", facts: list[dict]) -> tuple[dict, list[tuple[str, str]]]:
     """Fact id -> memory id, and the facts add_memory's duplicate check merged into another."""
     from memories import services
 
@@ -86,7 +90,7 @@ def store_facts(owner, facts: list[dict]) -> tuple[dict, list[tuple[str, str]]]:
     return memory_of, merged
 
 
-def evaluate(user: dict, owner, memory_of: dict) -> list[dict]:
+def evaluate(user: dict, owner: "User", memory_of: dict) -> list[dict]:
     fact_of = defaultdict(list)
     for fact_id, memory_id in memory_of.items():
         fact_of[memory_id].append(fact_id)
@@ -128,7 +132,9 @@ def rates(rows: list[dict]) -> dict:
 def summarise(rows: list[dict]) -> dict:
     same_language = [r for r in rows if r["category"] != "cross_language"]
     crossed = [r for r in rows if r["category"] == "cross_language"]
-    languages = sorted({r["language"] for r in same_language}, key=lambda code: code != "en")
+    languages = sorted(
+        {r["language"] for r in same_language}, key=lambda code: (code != "en", code)
+    )
     return {
         "overall": rates(same_language),
         "categories": {
