@@ -91,6 +91,7 @@ def store_facts(owner: "User", facts: list[dict]) -> tuple[dict, list[tuple[str,
 
 
 def evaluate(user: dict, owner: "User", memory_of: dict) -> list[dict]:
+    kind_of = {fact["id"]: fact["kind"] for fact in user["facts"]}
     fact_of = defaultdict(list)
     for fact_id, memory_id in memory_of.items():
         fact_of[memory_id].append(fact_id)
@@ -113,6 +114,10 @@ def evaluate(user: dict, owner: "User", memory_of: dict) -> list[dict]:
             row["clean"] = not injected
         else:
             row["hit"] = {memory_of[f] for f in expect} <= set(injected)
+            row["found"] = [
+                {"fact": f, "kind": kind_of[f], "injected": memory_of[f] in injected}
+                for f in expect
+            ]
         rows.append(row)
     return rows
 
@@ -145,11 +150,25 @@ def summarise(rows: list[dict]) -> dict:
             language: rates([r for r in same_language if r["language"] == language])
             for language in languages
         },
+        "fact_recall_by_kind": fact_recall_by_kind(same_language),
         "cross_language": rates(crossed),
         "cross_language_by_fact_language": {
             language: rates([r for r in crossed if r["fact_language"] == language])
             for language in sorted({r["fact_language"] for r in crossed})
         },
+    }
+
+
+def fact_recall_by_kind(rows: list[dict]) -> dict:
+    """Of the facts messages expect, the share injected, by the fact's kind."""
+    found = [item for row in rows for item in row.get("found", [])]
+    return {
+        kind: {
+            "expected": len(of_kind),
+            "injected": round(float(np.mean([item["injected"] for item in of_kind])), 4),
+        }
+        for kind in KINDS
+        if (of_kind := [item for item in found if item["kind"] == kind])
     }
 
 
@@ -190,6 +209,13 @@ def report(summary: dict) -> str:
                 + [
                     line(f"{language} facts, asked in English", figures)
                     for language, figures in summary["cross_language_by_fact_language"].items()
+                ],
+            ),
+            markdown_table(
+                ["kind of expected fact", "expected", "injected"],
+                [
+                    [kind, figures["expected"], figures["injected"]]
+                    for kind, figures in summary["fact_recall_by_kind"].items()
                 ],
             ),
             f"Targets: hit >= {TARGETS['hit']} (now {overall['hit']}), "
