@@ -36,6 +36,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/locomo_retrieval.py
 	$(BIN)/python bench/retrieval_speed.py
+	$(BIN)/python bench/recall_quality.py
 	$(BIN)/python bench/streaming_load.py
 	$(BIN)/python bench/plots.py
 
