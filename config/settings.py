@@ -207,6 +207,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Query strings carry what people type into searches; access logs keep the path only.
+    "filters": {"no_query_strings": {"()": "config.access_log.QueryStringFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -216,8 +218,13 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
-        # runserver's access log has a handler of its own; without this each line shows twice.
-        "django.channels.server": {"level": "INFO", "propagate": False},
+        # runserver's access log (production's Daphne: see config/serve.py).
+        "django.channels.server": {
+            "level": "INFO",
+            "handlers": ["console"],
+            "filters": ["no_query_strings"],
+            "propagate": False,
+        },
         "sentence_transformers": {"level": "WARNING"},
     },
 }
