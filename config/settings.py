@@ -226,5 +226,7 @@ LOGGING = {
             "propagate": False,
         },
         "sentence_transformers": {"level": "WARNING"},
+        # django-axes says INFO on every login; failures and lockouts come at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
