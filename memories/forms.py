@@ -38,8 +38,9 @@ class TagsField(forms.CharField):
             return ", ".join(value)
         return value
 
-    def to_python(self, value) -> list[str]:
-        text = super().to_python(value)
+    def clean(self, value) -> list[str]:
+        # CharField's checks (NUL characters among them) run on the text as typed, then it splits.
+        text = super().clean(value)
         return [tag.strip() for tag in text.split(",") if tag.strip()]
 
 
@@ -187,9 +188,33 @@ class ImportForm(forms.Form):
                 f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB."
             )
         try:
-            return services.read_export_file(upload.read())
+            export = services.read_export_file(upload.read())
         except ValueError as error:
             raise ValidationError(str(error)) from None
+        for number, entry in enumerate(export["memories"], start=1):
+            if _contains_nul(entry):
+                raise ValidationError(
+                    f"Memory entry {number} contains a NUL character, which cannot be stored. "
+                    "Remove it and import the file again: nothing was imported."
+                )
+        return export
+
+
+def _contains_nul(data: object) -> bool:
+    """Whether any string of parsed JSON, keys included, holds a NUL (PostgreSQL refuses them)."""
+    # A loop, not recursion: how deep an uploaded file nests is up to whoever wrote it.
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 class DeleteAllForm(forms.Form):

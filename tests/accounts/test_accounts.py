@@ -9,6 +9,7 @@ from chat.models import Conversation, Message
 from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "a long unusual passphrase 42"
+NUL = "\x00"
 
 
 @pytest.fixture
@@ -145,3 +146,27 @@ def test_deleting_an_account_needs_login(client, db):
 
     assert response.status_code == 302
     assert response.url == f"{reverse('login')}?next={reverse('delete_account')}"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"username": f"new{NUL}comer"},
+        {"password1": f"a long{NUL} passphrase 42", "password2": f"a long{NUL} passphrase 42"},
+    ],
+)
+def test_signing_up_with_a_nul_is_refused(client, db, fields):
+    form = {"username": "newcomer", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+
+    response = client.post(reverse("signup"), {**form, **fields})
+
+    assert response.status_code == 200
+    assert "Null characters are not allowed" in response.content.decode()
+    assert not User.objects.filter(username__startswith="new").exists()
+
+
+def test_logging_in_with_a_nul_is_refused_with_a_message(client, user):
+    response = client.post(reverse("login"), {"username": f"{user.username}{NUL}", "password": "x"})
+
+    assert response.status_code == 200
+    assert "Null characters are not allowed" in response.content.decode()

@@ -61,3 +61,25 @@ def test_shift_enter_makes_a_new_line_and_model_output_is_never_markup(page, liv
     answer = page.locator(".message--assistant.message--complete").last
     expect(answer).to_contain_text("<img src=x onerror=alert(1)>")
     assert page.locator(".messages img").count() == 0
+
+
+def test_chat_and_memory_pages_work_under_the_content_security_policy(page, live_server_url):
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    sign_up(page, live_server_url)
+    start_new_chat(page)
+
+    send(page, "I prefer green tea for breakfast.")
+    answer = page.locator(".message--assistant.message--complete").last
+    expect(answer).to_contain_text("(Offline demo model.) You said")
+
+    page.get_by_role("link", name="Memories").click()
+    page.get_by_label("Search by meaning").fill("tea")
+    expect(page.locator("#memory-list")).to_contain_text("green tea")
+
+    assert refused == []

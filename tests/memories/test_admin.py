@@ -4,22 +4,12 @@ import json
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
 from chat.models import Message
 from memories import services
 from memories.models import Memory, MemoryAccess, MemoryEvent
 from tests.memories.pages import HOSTILE
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    admin = User.objects.create_superuser("root", "root@example.com", "pw")
-    client = Client()
-    client.force_login(admin)
-    return client
 
 
 @pytest.fixture
