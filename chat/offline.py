@@ -14,7 +14,8 @@ from typing import Any
 import httpx2
 from django.conf import settings
 
-OFFLINE_MODEL_NAME = "offline-demo"
+from config import upstream
+
 MEMORY_BLOCK = re.compile(r"<user_memories>(.*?)</user_memories>", re.DOTALL)
 _response_numbers = count(1)
 
@@ -28,7 +29,7 @@ class OfflineModelTransport(httpx2.AsyncBaseTransport):
         return httpx2.Response(
             200,
             headers={"content-type": "text/event-stream"},
-            stream=_SSEStream(_reply_events(reply, body.get("model", OFFLINE_MODEL_NAME))),
+            stream=_SSEStream(_reply_events(reply, body.get("model", upstream.OFFLINE_MODEL_NAME))),
         )
 
 

@@ -5,8 +5,8 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from chat import agent
 from chat.models import Conversation, Message
+from config import upstream
 
 TITLE_LENGTH = 60
 
@@ -86,7 +86,7 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
             conversation=conversation,
             role=Message.Role.ASSISTANT,
             status=Message.Status.STREAMING,
-            model_name=agent.model_name(),
+            model_name=upstream.model_name(),
         )
         if (
             conversation.title in ("New chat", "Temporary chat")

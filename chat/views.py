@@ -13,7 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from chat import services
 from chat.models import Conversation
-from memories import services as memory_services
+from memories import selectors as memory_selectors
 
 
 @login_required
@@ -85,7 +85,7 @@ def _render_conversation(
             "conversation": conversation,
             "conversations": services.conversations_of(request.user),
             "chat_messages": services.messages_of(conversation),
-            "stale_memories": memory_services.stale_questions_for(conversation),
+            "stale_memories": memory_selectors.stale_questions_for(conversation),
         },
         status=status,
     )

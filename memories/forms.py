@@ -1,4 +1,4 @@
-"""Forms of the memory dashboard: they check input and hand plain values to memories.services."""
+"""Forms of the memory dashboard: they check input and hand plain values to the services."""
 
 import uuid
 
@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from memories import services
+from memories import exports, selectors
 from memories.models import Memory, MemoryKind
 
 # An export of a few thousand memories with their history stays well under this.
@@ -112,16 +112,16 @@ class MemoryFilterForm(forms.Form):
         kwargs.setdefault("auto_id", "filter-%s")
         super().__init__(*args, **kwargs)
         self.fields["tag"].choices = [("", "All tags")] + [
-            (tag, tag) for tag in services.tags_of(owner)
+            (tag, tag) for tag in selectors.tags_of(owner)
         ]
-        self.fields["conversation"].queryset = services.source_conversations_of(owner)
+        self.fields["conversation"].queryset = selectors.source_conversations_of(owner)
 
-    def filters(self) -> services.MemoryFilters:
+    def filters(self) -> selectors.MemoryFilters:
         """The valid filters; an invalid one (say, a tag since removed) is left out."""
         self.is_valid()
         values = {name: value for name, value in self.cleaned_data.items() if value}
         conversation = values.pop("conversation", None)
-        return services.MemoryFilters(
+        return selectors.MemoryFilters(
             **values, conversation_id=conversation.pk if conversation else None
         )
 
@@ -187,8 +187,8 @@ class ImportForm(forms.Form):
                 f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB."
             )
         try:
-            return services.read_export_file(upload.read())
-        except ValueError as error:
+            return exports.read_export_file(upload.read())
+        except exports.InvalidExport as error:
             raise ValidationError(str(error)) from None
 
 

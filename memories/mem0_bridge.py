@@ -15,7 +15,7 @@ from mem0.vector_stores.base import VectorStoreBase
 from pydantic import BaseModel
 
 from chat.models import Message
-from memories import embeddings, retrieval, services
+from memories import embeddings, retrieval, selectors, services
 from memories.models import Memory, MemoryKind
 
 PROVIDER = "recall_django"
@@ -104,7 +104,7 @@ class DjangoVectorStore(VectorStoreBase):
         self, filters: dict | None = None, top_k: int | None = None
     ) -> list[list[StoredVector]]:
         owner = _owner(filters or {})
-        rows = services.memories_of(owner).filter(status=Memory.Status.ACTIVE)[: top_k or 100]
+        rows = selectors.memories_of(owner).filter(status=Memory.Status.ACTIVE)[: top_k or 100]
         return [[StoredVector(id=str(m.id), payload=_payload(m)) for m in rows]]
 
 

@@ -1,10 +1,9 @@
-"""The memory dashboard and the memory notes under chat answers: thin views over memories.services.
+"""The memory dashboard and the memory notes under chat answers: thin views over memories.
 
-Every view is scoped to request.user through the services, so another user's ids are a 404. With
-htmx a view answers with the partial it changed; without, with a full page or a redirect.
+Every view is scoped to request.user through them, so another user's ids are a 404. With htmx a
+view answers with the partial it changed; without, with a full page or a redirect.
 """
 
-import json
 from uuid import UUID
 
 from django.contrib import messages
@@ -12,12 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from memories import pipeline, services
+from memories import exports, recall, selectors, services
 from memories.forms import (
     ApproveForm,
     DeleteAllForm,
@@ -44,7 +42,7 @@ MEMORY_LIST_CHANGED = "memory-list-changed"
 @vary_on_headers("HX-Request")
 def dashboard(request: HttpRequest) -> HttpResponse:
     filter_form = MemoryFilterForm(request.user, request.GET)
-    memories = services.find_memories(request.user, filter_form.filters())
+    memories = selectors.find_memories(request.user, filter_form.filters())
     page = Paginator(memories, MEMORIES_PER_PAGE).get_page(request.GET.get("page"))
     context = {"filter_form": filter_form, "page": page}
     if _wants_partial(request):
@@ -52,7 +50,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context |= {
         "add_form": MemoryForm(),
         "settings_form": _settings_form(request.user),
-        "stale_memories": services.stale_memories(request.user),
+        "stale_memories": selectors.stale_memories(request.user),
         "preview_form": PreviewForm(),
     }
     return render(request, "memories/dashboard.html", context)
@@ -73,7 +71,7 @@ def add(request: HttpRequest) -> HttpResponse:
                 needs_approval=False,
                 metadata={"via": "dashboard"},
             )
-        except ValueError as error:
+        except services.InvalidMemory as error:
             form.add_error("text", str(error))
         else:
             if request.htmx:
@@ -96,14 +94,14 @@ def add(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    memory = services.get_memory(request.user, pk)
+    memory = selectors.get_memory(request.user, pk)
     return render(
         request,
         "memories/detail.html",
         {
             "memory": memory,
-            "events": services.history_of(request.user, pk),
-            "accesses": services.accesses_of(request.user, pk),
+            "events": selectors.history_of(request.user, pk),
+            "accesses": selectors.accesses_of(request.user, pk),
             "form": MemoryForm.for_memory(memory),
         },
     )
@@ -112,8 +110,8 @@ def detail(request: HttpRequest, pk: UUID) -> HttpResponse:
 @login_required
 @require_GET
 def history(request: HttpRequest, pk: UUID) -> HttpResponse:
-    memory = services.get_memory(request.user, pk)
-    context = {"memory": memory, "events": services.history_of(request.user, pk)}
+    memory = selectors.get_memory(request.user, pk)
+    context = {"memory": memory, "events": selectors.history_of(request.user, pk)}
     template = "memories/partials/history.html" if request.htmx else "memories/history.html"
     return render(request, template, context)
 
@@ -121,7 +119,7 @@ def history(request: HttpRequest, pk: UUID) -> HttpResponse:
 @login_required
 @require_GET
 def row(request: HttpRequest, pk: UUID) -> HttpResponse:
-    memory = services.get_memory(request.user, pk)
+    memory = selectors.get_memory(request.user, pk)
     if request.htmx:
         return render(request, "memories/partials/memory_row.html", {"memory": memory})
     return redirect(memory)
@@ -130,7 +128,7 @@ def row(request: HttpRequest, pk: UUID) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: UUID) -> HttpResponse:
-    memory = services.get_memory(request.user, pk)
+    memory = selectors.get_memory(request.user, pk)
     form = MemoryForm.for_memory(memory, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -142,7 +140,7 @@ def edit(request: HttpRequest, pk: UUID) -> HttpResponse:
                 tags=form.cleaned_data["tags"],
                 expires_at=form.cleaned_data["expires_at"],
             )
-        except ValueError as error:
+        except services.InvalidMemory as error:
             form.add_error(None, str(error))
         else:
             return _memory_changed(request, memory, "Memory saved.")
@@ -166,7 +164,7 @@ def delete(request: HttpRequest, pk: UUID) -> HttpResponse:
 def undo_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
     try:
         memory = services.undo_delete(request.user, pk)
-    except ValueError as error:
+    except services.ChangeRefused as error:
         return _refused(request, pk, str(error))
     return _memory_changed(request, memory, "Memory brought back.")
 
@@ -176,7 +174,7 @@ def undo_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
 def restore(request: HttpRequest, pk: UUID) -> HttpResponse:
     try:
         memory = services.restore_memory(request.user, pk)
-    except ValueError as error:
+    except services.ChangeRefused as error:
         return _refused(request, pk, str(error))
     return _memory_changed(request, memory, "This version is the current one again.")
 
@@ -189,7 +187,7 @@ def approve(request: HttpRequest, pk: UUID) -> HttpResponse:
         return _refused(request, pk, " ".join(form.errors["text"]), status=400)
     try:
         memory = services.approve_memory(request.user, pk, text=form.cleaned_data["text"] or None)
-    except ValueError as error:
+    except (services.ChangeRefused, services.InvalidMemory) as error:
         return _refused(request, pk, str(error))
     return _memory_changed(request, memory, "Memory saved.")
 
@@ -199,7 +197,7 @@ def approve(request: HttpRequest, pk: UUID) -> HttpResponse:
 def discard(request: HttpRequest, pk: UUID) -> HttpResponse:
     try:
         services.discard_pending(request.user, pk)
-    except ValueError as error:
+    except services.ChangeRefused as error:
         return _refused(request, pk, str(error))
     if request.htmx:
         # An empty body replaces the row, which removes it.
@@ -277,11 +275,11 @@ def preview(request: HttpRequest) -> HttpResponse:
     form = PreviewForm(request.POST or None)
     context = {"preview_form": form}
     if request.method == "POST" and form.is_valid():
-        recalled = services.recall(request.user, form.cleaned_data["message"])
+        recalled = recall.recall(request.user, form.cleaned_data["message"])
         context |= {
             "recalled": recalled,
-            "context_block": services.context_block(recalled),
-            "paused": services.memory_settings(request.user).paused,
+            "context_block": recall.context_block(recalled),
+            "paused": selectors.memory_settings(request.user).paused,
         }
     status = 400 if form.errors else 200
     template = "memories/partials/preview_result.html" if request.htmx else "memories/preview.html"
@@ -294,11 +292,10 @@ def preview(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def export(request: HttpRequest) -> HttpResponse:
-    data = services.export_memories(request.user)
     response = HttpResponse(
-        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+        exports.as_json(exports.export_memories(request.user)), content_type="application/json"
     )
-    filename = f"memories-{timezone.localdate().isoformat()}.json"
+    filename = exports.export_filename()
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -310,8 +307,8 @@ def import_file(request: HttpRequest) -> HttpResponse:
     result = None
     if request.method == "POST" and form.is_valid():
         try:
-            result = services.import_memories(request.user, form.cleaned_data["file"])
-        except ValueError as error:
+            result = exports.import_memories(request.user, form.cleaned_data["file"])
+        except exports.InvalidExport as error:
             form.add_error("file", str(error))
     status = 400 if form.errors else 200
     return render(request, "memories/import.html", {"form": form, "result": result}, status=status)
@@ -324,7 +321,7 @@ def import_file(request: HttpRequest) -> HttpResponse:
 @require_GET
 def answer_memory(request: HttpRequest, message_id: int) -> HttpResponse:
     """Which memories an answer used, and what its turn changed in memory."""
-    answer = services.get_answer(request.user, message_id)
+    answer = selectors.get_answer(request.user, message_id)
     if not request.htmx:
         return _answer_in_conversation(answer)
     return render(
@@ -332,8 +329,8 @@ def answer_memory(request: HttpRequest, message_id: int) -> HttpResponse:
         "memories/partials/answer_memory_panel.html",
         {
             "answer": answer,
-            "used": services.memories_used_by(request.user, answer),
-            "changes": pipeline.changes_after(answer),
+            "used": selectors.memories_used_by(request.user, answer),
+            "changes": selectors.changes_after(answer),
         },
     )
 
@@ -342,13 +339,13 @@ def answer_memory(request: HttpRequest, message_id: int) -> HttpResponse:
 @require_GET
 def answer_changes(request: HttpRequest, message_id: int) -> HttpResponse:
     """The "Memory updated" notice of an answer; polled while extraction runs."""
-    answer = services.get_answer(request.user, message_id)
+    answer = selectors.get_answer(request.user, message_id)
     if not request.htmx:
         return _answer_in_conversation(answer)
     return render(
         request,
         "memories/partials/answer_changes.html",
-        {"answer": answer, "changes": pipeline.changes_after(answer)},
+        {"answer": answer, "changes": selectors.changes_after(answer)},
     )
 
 
@@ -361,7 +358,7 @@ def _wants_partial(request: HttpRequest) -> bool:
 
 
 def _settings_form(owner) -> MemorySettingsForm:
-    prefs = services.memory_settings(owner)
+    prefs = selectors.memory_settings(owner)
     return MemorySettingsForm(
         initial={"paused": prefs.paused, "require_approval": prefs.require_approval}
     )

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from chat.models import Message
-from memories import services
+from memories import recall, selectors, services
 from memories.models import Memory, MemoryAccess, MemoryEvent
 from tests.memories.pages import HOSTILE
 
@@ -112,7 +112,7 @@ def test_memory_access_admin_is_read_only(admin_client, memory, conversation):
 
 
 def test_memory_settings_admin_switches_pause_and_approval(admin_client, user):
-    prefs = services.memory_settings(user)
+    prefs = selectors.memory_settings(user)
 
     response = admin_client.post(
         reverse("admin:memories_memorysettings_change", args=[prefs.pk]),
@@ -159,4 +159,4 @@ def test_delete_action_removes_every_memory_of_the_selected_owners(admin_client,
     assert not Memory.objects.filter(owner=user).exists()
     assert not MemoryEvent.objects.filter(owner=user).exists()
     assert Memory.objects.filter(pk=theirs.pk).exists()
-    assert services.recall(user, "Do I like hiking?") == []
+    assert recall.recall(user, "Do I like hiking?") == []

@@ -13,7 +13,7 @@ from django.utils import timezone
 from chat import services as chat_services
 from chat import turns
 from chat.models import Conversation, Message
-from memories import services
+from memories import recall, services
 from memories.models import ExtractionRun, Memory, MemoryAccess
 from tests.memories.pages import HOSTILE, HTMX
 from tests.websocket import frames_until_final, send_chat
@@ -158,7 +158,7 @@ def test_undo_in_the_notice_reverts_the_change_and_the_notice_follows(client, us
     content = notice(client, answer)
     assert "Removed" in content and reverse("memories:undo_delete", args=[lisbon.pk]) in content
     assert "Kept" in content
-    assert [item.memory.text for item in services.recall(user, "Where do I live?")] == [
+    assert [item.memory.text for item in recall.recall(user, "Where do I live?")] == [
         "Lives in Berlin"
     ]
 

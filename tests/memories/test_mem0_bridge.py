@@ -2,7 +2,7 @@
 
 import pytest
 
-from memories import pipeline, services
+from memories import extraction, selectors, services
 from memories.mem0_bridge import DjangoVectorStore, mem0_memory
 from memories.models import Memory
 
@@ -12,7 +12,7 @@ def test_mem0_stores_extracted_facts_as_our_memories(upstream, user):
 
     mem0_memory().add("I work as a nurse and I have two cats.", user_id=str(user.pk), infer=True)
 
-    texts = set(services.memories_of(user).values_list("text", flat=True))
+    texts = set(selectors.memories_of(user).values_list("text", flat=True))
     assert texts == {"Works as a nurse", "Has two cats"}
     request = upstream.chat_bodies()[0]
     assert request["response_format"] == {"type": "json_object"}
@@ -51,7 +51,7 @@ def test_an_llm_judged_contradiction_supersedes_the_old_fact(upstream, user, con
     source = conversation.messages.create(role="user", content="I moved to Lisbon.")
     answer = conversation.messages.create(role="assistant", content="Nice!")
 
-    pipeline.extract_from_turn(answer)
+    extraction.extract_from_turn(answer)
 
     old.refresh_from_db()
     new = Memory.objects.get(text="Lives in Lisbon")
@@ -67,7 +67,7 @@ def test_unrelated_facts_are_not_sent_to_the_judge(upstream, user, conversation)
     conversation.messages.create(role="user", content="I play the cello.")
     answer = conversation.messages.create(role="assistant", content="Lovely.")
 
-    pipeline.extract_from_turn(answer)
+    extraction.extract_from_turn(answer)
 
     assert len(upstream.chat_bodies()) == 1
     assert Memory.objects.filter(status="active").count() == 2

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chat.models import Message
-from memories import services
+from memories import recall, selectors, services
 from memories.models import Memory, MemoryAccess, MemoryEvent
 from tests.memories.pages import HOSTILE, HTMX
 
@@ -247,7 +247,7 @@ def test_inline_edit_saves_text_kind_tags_and_expiry(client, user, memory):
     assert memory.expires_at is not None
     assert memory.events.filter(action=MemoryEvent.Action.EDITED).exists()
     # Re-embedded at once: the new words are searchable right away.
-    assert services.search_memories(user, "Dolomites")[0].memory.pk == memory.pk
+    assert selectors.search_memories(user, "Dolomites")[0].memory.pk == memory.pk
 
 
 def test_edit_with_errors_keeps_the_form_open(client, memory):
@@ -444,7 +444,7 @@ def test_settings_card_pauses_memory_and_switches_approval(client, user):
         reverse("memories:settings"), {"paused": "on", "require_approval": "on"}, **HTMX
     )
 
-    prefs = services.memory_settings(user)
+    prefs = selectors.memory_settings(user)
     assert response.status_code == 200 and "Saved." in response.content.decode()
     assert prefs.paused and prefs.require_approval
 
@@ -465,8 +465,8 @@ def test_preview_shows_exactly_what_would_be_injected(client, user, memory):
     assert response.context["recalled"][0].memory.pk == memory.pk
     assert "&lt;user_memories&gt;" in content
     assert "Likes hiking in the Alps (preference," in content
-    assert response.context["context_block"] == services.context_block(
-        services.recall(user, "Any good hikes near Innsbruck?")
+    assert response.context["context_block"] == recall.context_block(
+        recall.recall(user, "Any good hikes near Innsbruck?")
     )
 
 

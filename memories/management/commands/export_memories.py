@@ -1,11 +1,9 @@
 """Write one user's memories, with their history, as the JSON the dashboard exports."""
 
-import json
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memories import services
+from memories import exports
 
 
 class Command(BaseCommand):
@@ -17,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         owner = find_user(options["username"])
-        text = json.dumps(services.export_memories(owner), indent=2, ensure_ascii=False)
+        text = exports.as_json(exports.export_memories(owner))
         if options["output"]:
             with open(options["output"], "w", encoding="utf-8") as file:
                 file.write(text + "\n")

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memories import services
+from memories import exports
 from memories.management.commands.export_memories import find_user
 
 
@@ -17,11 +17,11 @@ class Command(BaseCommand):
         owner = find_user(options["username"])
         try:
             with open(options["file"], "rb") as file:
-                data = services.read_export_file(file.read())
-            result = services.import_memories(owner, data)
+                data = exports.read_export_file(file.read())
+            result = exports.import_memories(owner, data)
         except OSError as error:
             raise CommandError(f"Cannot read {options['file']}: {error.strerror}.") from None
-        except ValueError as error:
+        except exports.InvalidExport as error:
             raise CommandError(str(error)) from None
         for error in result.errors:
             self.stderr.write(f"Skipped {error}")

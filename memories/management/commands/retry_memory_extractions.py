@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from memories import pipeline
+from memories import tasks
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--stale-minutes", type=int, default=30)
 
     def handle(self, *args, stale_minutes: int, **options) -> None:
-        count = pipeline.retry_extractions(
+        count = tasks.retry_extractions(
             older_than=timezone.now() - timedelta(minutes=stale_minutes)
         )
         self.stdout.write(f"Queued {count} extractions again.")
