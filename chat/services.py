@@ -15,6 +15,10 @@ class TurnRejected(Exception):
     """The message cannot start a turn; the text says why, for the person who sent it."""
 
 
+class InvalidTitle(Exception):
+    """The conversation cannot take that title; the text says why."""
+
+
 def conversations_of(owner) -> list[Conversation]:
     return list(Conversation.objects.filter(owner=owner))
 
@@ -42,7 +46,7 @@ def create_conversation(owner, *, is_temporary: bool = False) -> Conversation:
 def rename_conversation(conversation: Conversation, title: str) -> Conversation:
     title = " ".join(title.split())[:200]
     if not title:
-        raise ValueError("A title cannot be empty.")
+        raise InvalidTitle("A title cannot be empty.")
     conversation.title = title
     conversation.save(update_fields=["title", "updated_at"])
     return conversation

@@ -46,7 +46,7 @@ def rename(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = services.get_conversation(request.user, pk)
     try:
         services.rename_conversation(conversation, request.POST.get("title", ""))
-    except ValueError as error:
+    except services.InvalidTitle as error:
         return _rename_rejected(request, conversation, str(error))
     if request.htmx:
         return render(
