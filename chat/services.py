@@ -1,5 +1,9 @@
 """Conversations and turns: every read and change is scoped to the conversation's owner."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import transaction
 from django.http import Http404
@@ -7,6 +11,9 @@ from django.utils import timezone
 
 from chat.models import Conversation, Message
 from config import upstream
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 TITLE_LENGTH = 60
 
@@ -19,11 +26,11 @@ class InvalidTitle(Exception):
     """The conversation cannot take that title; the text says why."""
 
 
-def conversations_of(owner) -> list[Conversation]:
+def conversations_of(owner: User) -> list[Conversation]:
     return list(Conversation.objects.filter(owner=owner))
 
 
-def get_conversation(owner, conversation_id: int) -> Conversation:
+def get_conversation(owner: User, conversation_id: int) -> Conversation:
     """The owner's conversation, or Http404 whether it is missing or someone else's."""
     try:
         return Conversation.objects.get(pk=conversation_id, owner=owner)
@@ -31,14 +38,14 @@ def get_conversation(owner, conversation_id: int) -> Conversation:
         raise Http404("No such conversation.") from None
 
 
-def find_conversation(owner, conversation_id: int) -> Conversation | None:
+def find_conversation(owner: User, conversation_id: int) -> Conversation | None:
     try:
         return get_conversation(owner, conversation_id)
     except Http404:
         return None
 
 
-def create_conversation(owner, *, is_temporary: bool = False) -> Conversation:
+def create_conversation(owner: User, *, is_temporary: bool = False) -> Conversation:
     title = "Temporary chat" if is_temporary else "New chat"
     return Conversation.objects.create(owner=owner, title=title, is_temporary=is_temporary)
 

@@ -47,7 +47,7 @@ async def stream_answer(
     first_token_ms: float | None = None
     finished = False
 
-    async def save(status: str, **fields) -> Message:
+    async def save(status: str, **fields: str | int | None) -> Message:
         return await database_sync_to_async(services.finish_answer)(
             answer,
             content="".join(parts),

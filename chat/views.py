@@ -5,12 +5,13 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from accounts.http import AuthenticatedHttpRequest
 from chat import services
 from chat.models import Conversation
 from memories import selectors as memory_selectors
@@ -18,7 +19,7 @@ from memories import selectors as memory_selectors
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     conversations = services.conversations_of(request.user)
     if conversations:
         return redirect(conversations[0])
@@ -27,13 +28,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _render_conversation(request, services.get_conversation(request.user, pk))
 
 
 @login_required
 @require_POST
-def new(request: HttpRequest) -> HttpResponse:
+def new(request: AuthenticatedHttpRequest) -> HttpResponse:
     conversation = services.create_conversation(
         request.user, is_temporary="temporary" in request.POST
     )
@@ -42,7 +43,7 @@ def new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def rename(request: HttpRequest, pk: int) -> HttpResponse:
+def rename(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     conversation = services.get_conversation(request.user, pk)
     try:
         services.rename_conversation(conversation, request.POST.get("title", ""))
@@ -63,7 +64,7 @@ def rename(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
+def delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     conversation = services.get_conversation(request.user, pk)
     was_current = _is_current_page(request, conversation)
     services.delete_conversation(conversation)
@@ -76,7 +77,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _render_conversation(
-    request: HttpRequest, conversation: Conversation, status: int = 200
+    request: AuthenticatedHttpRequest, conversation: Conversation, status: int = 200
 ) -> HttpResponse:
     return render(
         request,
@@ -91,7 +92,9 @@ def _render_conversation(
     )
 
 
-def _rename_rejected(request: HttpRequest, conversation: Conversation, error: str) -> HttpResponse:
+def _rename_rejected(
+    request: AuthenticatedHttpRequest, conversation: Conversation, error: str
+) -> HttpResponse:
     if request.htmx:
         response = render(request, "chat/partials/form_error.html", {"error": error}, status=400)
         # The form targets the whole sidebar item; the error belongs in the item's error slot.
@@ -101,7 +104,7 @@ def _rename_rejected(request: HttpRequest, conversation: Conversation, error: st
     return _render_conversation(request, conversation, status=400)
 
 
-def _is_current_page(request: HttpRequest, conversation: Conversation) -> bool:
+def _is_current_page(request: AuthenticatedHttpRequest, conversation: Conversation) -> bool:
     """Whether the htmx request came from this conversation's own page."""
     current_url = request.htmx.current_url_abs_path or ""
     return urlsplit(current_url).path == conversation.get_absolute_url()

@@ -1,6 +1,10 @@
 """Forms of the memory dashboard: they check input and hand plain values to the services."""
 
+from __future__ import annotations
+
 import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -8,6 +12,9 @@ from django.utils import timezone
 
 from memories import exports, selectors
 from memories.models import Memory, MemoryKind
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 # An export of a few thousand memories with their history stays well under this.
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -28,17 +35,17 @@ class DateTimeInput(forms.DateTimeInput):
 class TagsField(forms.CharField):
     """Comma-separated tags in, a list out."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", "Comma-separated, for example: work, travel")
         super().__init__(**kwargs)
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: list[str] | str | None) -> str | None:
         if isinstance(value, list):
             return ", ".join(value)
         return value
 
-    def to_python(self, value) -> list[str]:
+    def to_python(self, value: str | None) -> list[str]:
         text = super().to_python(value)
         return [tag.strip() for tag in text.split(",") if tag.strip()]
 
@@ -59,7 +66,7 @@ class MemoryForm(forms.Form):
     )
 
     @classmethod
-    def for_memory(cls, memory: Memory, **kwargs) -> "MemoryForm":
+    def for_memory(cls, memory: Memory, **kwargs: Any) -> MemoryForm:
         initial = {
             "text": memory.text,
             "kind": memory.kind,
@@ -68,7 +75,7 @@ class MemoryForm(forms.Form):
         }
         return cls(initial=initial, auto_id=f"memory-{memory.pk}-%s", **kwargs)
 
-    def clean_expires_at(self):
+    def clean_expires_at(self) -> datetime | None:
         expires_at = self.cleaned_data["expires_at"]
         if expires_at is not None and expires_at <= timezone.now():
             raise ValidationError("Choose a moment in the future, or leave it empty.")
@@ -108,7 +115,7 @@ class MemoryFilterForm(forms.Form):
         label="Sort by",
     )
 
-    def __init__(self, owner, *args, **kwargs) -> None:
+    def __init__(self, owner: User, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "filter-%s")
         super().__init__(*args, **kwargs)
         self.fields["tag"].choices = [("", "All tags")] + [
@@ -135,7 +142,7 @@ class MemoryIdsField(forms.Field):
         "invalid": "That selection is not valid; reload the page and try again.",
     }
 
-    def to_python(self, value) -> list[uuid.UUID]:
+    def to_python(self, value: list[str] | None) -> list[uuid.UUID]:
         try:
             return [uuid.UUID(str(item)) for item in value or []]
         except ValueError:

@@ -63,7 +63,7 @@ class IndexedMemory:
     source_conversation_id: int | None = None
 
 
-def _grown(array: np.ndarray, size: int, fill) -> np.ndarray:
+def _grown(array: np.ndarray, size: int, fill: float | int) -> np.ndarray:
     """`array` with room for at least `size` rows; grows geometrically so appends stay cheap."""
     if size <= array.shape[0]:
         return array

@@ -5,8 +5,10 @@ memories.services.add_memory, so duplicates, supersession, history and revisions
 for memories from any other path, and the dashboard shows precisely what retrieval searches.
 """
 
+from __future__ import annotations
+
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
@@ -17,6 +19,11 @@ from pydantic import BaseModel
 from chat.models import Message
 from memories import embeddings, retrieval, selectors, services
 from memories.models import Memory, MemoryKind
+
+if TYPE_CHECKING:
+    from mem0 import Memory as Mem0Memory
+
+    from accounts.models import User
 
 PROVIDER = "recall_django"
 EMBEDDER = "recall_minilm"
@@ -108,21 +115,21 @@ class DjangoVectorStore(VectorStoreBase):
         return [[StoredVector(id=str(m.id), payload=_payload(m)) for m in rows]]
 
 
-def _owner(mapping: dict):
+def _owner(mapping: dict) -> User:
     owner_id = mapping.get("user_id")
     if not owner_id:
         raise PermissionError("mem0 asked for memories without an owner.")
     return get_user_model().objects.get(pk=int(owner_id))
 
 
-def _source_message(owner, payload: dict):
+def _source_message(owner: User, payload: dict) -> Message | None:
     message_id = payload.get("source_message_id")
     if not message_id:
         return None
     return Message.objects.filter(pk=message_id, conversation__owner=owner).first()
 
 
-def _as_vector(vector) -> np.ndarray:
+def _as_vector(vector: list[float] | np.ndarray) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32)
 
 
@@ -151,7 +158,7 @@ class SharedEmbedder:
 
 
 @cache
-def mem0_memory():
+def mem0_memory() -> Mem0Memory:
     """A mem0 Memory whose vector store is our database and whose LLM is the configured upstream."""
     from mem0 import Memory as Mem0Memory
     from mem0.configs.base import MemoryConfig

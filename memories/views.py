@@ -4,17 +4,21 @@ Every view is scoped to request.user through them, so another user's ids are a 4
 view answers with the partial it changed; without, with a full page or a redirect.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from accounts.http import AuthenticatedHttpRequest
 from memories import exports, recall, selectors, services
 from memories.forms import (
     ApproveForm,
@@ -28,6 +32,10 @@ from memories.forms import (
 )
 from memories.models import Memory
 
+if TYPE_CHECKING:
+    from accounts.models import User
+    from chat.models import Message
+
 MEMORIES_PER_PAGE = 25
 # htmx events: one memory changed (chat notices refresh), or the dashboard list is out of date.
 MEMORY_CHANGED = "memory-changed"
@@ -40,7 +48,7 @@ MEMORY_LIST_CHANGED = "memory-list-changed"
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     filter_form = MemoryFilterForm(request.user, request.GET)
     memories = selectors.find_memories(request.user, filter_form.filters())
     page = Paginator(memories, MEMORIES_PER_PAGE).get_page(request.GET.get("page"))
@@ -58,7 +66,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def add(request: HttpRequest) -> HttpResponse:
+def add(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MemoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -93,7 +101,7 @@ def add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def detail(request: HttpRequest, pk: UUID) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = selectors.get_memory(request.user, pk)
     return render(
         request,
@@ -109,7 +117,7 @@ def detail(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_GET
-def history(request: HttpRequest, pk: UUID) -> HttpResponse:
+def history(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = selectors.get_memory(request.user, pk)
     context = {"memory": memory, "events": selectors.history_of(request.user, pk)}
     template = "memories/partials/history.html" if request.htmx else "memories/history.html"
@@ -118,7 +126,7 @@ def history(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_GET
-def row(request: HttpRequest, pk: UUID) -> HttpResponse:
+def row(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = selectors.get_memory(request.user, pk)
     if request.htmx:
         return render(request, "memories/partials/memory_row.html", {"memory": memory})
@@ -127,7 +135,7 @@ def row(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: UUID) -> HttpResponse:
+def edit(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = selectors.get_memory(request.user, pk)
     form = MemoryForm.for_memory(memory, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -151,7 +159,7 @@ def edit(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+def delete(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = services.delete_memory(request.user, pk)
     if request.htmx:
         response = render(request, "memories/partials/deleted_row.html", {"memory": memory})
@@ -161,7 +169,7 @@ def delete(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def undo_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+def undo_delete(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     try:
         memory = services.undo_delete(request.user, pk)
     except services.ChangeRefused as error:
@@ -171,7 +179,7 @@ def undo_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def restore(request: HttpRequest, pk: UUID) -> HttpResponse:
+def restore(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     try:
         memory = services.restore_memory(request.user, pk)
     except services.ChangeRefused as error:
@@ -181,7 +189,7 @@ def restore(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def approve(request: HttpRequest, pk: UUID) -> HttpResponse:
+def approve(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     form = ApproveForm(request.POST)
     if not form.is_valid():
         return _refused(request, pk, " ".join(form.errors["text"]), status=400)
@@ -194,7 +202,7 @@ def approve(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def discard(request: HttpRequest, pk: UUID) -> HttpResponse:
+def discard(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     try:
         services.discard_pending(request.user, pk)
     except services.ChangeRefused as error:
@@ -208,21 +216,21 @@ def discard(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def confirm(request: HttpRequest, pk: UUID) -> HttpResponse:
+def confirm(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = services.confirm_memory(request.user, pk)
     return _stale_answered(request, memory, "Kept, thanks.")
 
 
 @login_required
 @require_POST
-def mark_outdated(request: HttpRequest, pk: UUID) -> HttpResponse:
+def mark_outdated(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = services.supersede(request.user, pk, by=None)
     return _stale_answered(request, memory, "Marked as no longer true: it will not be used.")
 
 
 @login_required
 @require_POST
-def bulk_delete(request: HttpRequest) -> HttpResponse:
+def bulk_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MemorySelectionForm(request.POST)
     if not form.is_valid():
         return _selection_rejected(request, form)
@@ -233,7 +241,7 @@ def bulk_delete(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def bulk_undo(request: HttpRequest) -> HttpResponse:
+def bulk_undo(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MemorySelectionForm(request.POST)
     if not form.is_valid():
         return _selection_rejected(request, form)
@@ -244,7 +252,7 @@ def bulk_undo(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delete_all(request: HttpRequest) -> HttpResponse:
+def delete_all(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DeleteAllForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         count = services.delete_all_memories(request.user)
@@ -256,7 +264,7 @@ def delete_all(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def update_settings(request: HttpRequest) -> HttpResponse:
+def update_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MemorySettingsForm(request.POST)
     form.is_valid()
     services.set_paused(request.user, form.cleaned_data["paused"])
@@ -271,7 +279,7 @@ def update_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def preview(request: HttpRequest) -> HttpResponse:
+def preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PreviewForm(request.POST or None)
     context = {"preview_form": form}
     if request.method == "POST" and form.is_valid():
@@ -291,7 +299,7 @@ def preview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: AuthenticatedHttpRequest) -> HttpResponse:
     response = HttpResponse(
         exports.as_json(exports.export_memories(request.user)), content_type="application/json"
     )
@@ -302,7 +310,7 @@ def export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_file(request: HttpRequest) -> HttpResponse:
+def import_file(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -319,7 +327,7 @@ def import_file(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def answer_memory(request: HttpRequest, message_id: int) -> HttpResponse:
+def answer_memory(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     """Which memories an answer used, and what its turn changed in memory."""
     answer = selectors.get_answer(request.user, message_id)
     if not request.htmx:
@@ -337,7 +345,7 @@ def answer_memory(request: HttpRequest, message_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def answer_changes(request: HttpRequest, message_id: int) -> HttpResponse:
+def answer_changes(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     """The "Memory updated" notice of an answer; polled while extraction runs."""
     answer = selectors.get_answer(request.user, message_id)
     if not request.htmx:
@@ -352,19 +360,19 @@ def answer_changes(request: HttpRequest, message_id: int) -> HttpResponse:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _wants_partial(request: HttpRequest) -> bool:
+def _wants_partial(request: AuthenticatedHttpRequest) -> bool:
     # A history restore after a cache miss needs the whole page, although htmx sent it.
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def _settings_form(owner) -> MemorySettingsForm:
+def _settings_form(owner: User) -> MemorySettingsForm:
     prefs = selectors.memory_settings(owner)
     return MemorySettingsForm(
         initial={"paused": prefs.paused, "require_approval": prefs.require_approval}
     )
 
 
-def _memory_changed(request: HttpRequest, memory: Memory, done: str) -> HttpResponse:
+def _memory_changed(request: AuthenticatedHttpRequest, memory: Memory, done: str) -> HttpResponse:
     """After one memory changed: its fresh row for htmx, otherwise back to its page."""
     if request.htmx:
         response = render(request, "memories/partials/memory_row.html", {"memory": memory})
@@ -373,7 +381,9 @@ def _memory_changed(request: HttpRequest, memory: Memory, done: str) -> HttpResp
     return redirect(memory)
 
 
-def _refused(request: HttpRequest, pk: UUID, reason: str, status: int = 409) -> HttpResponse:
+def _refused(
+    request: AuthenticatedHttpRequest, pk: UUID, reason: str, status: int = 409
+) -> HttpResponse:
     """The change cannot be made: most often the memory already moved on (a second click)."""
     if request.htmx:
         return HttpResponse(reason, status=status, content_type="text/plain")
@@ -381,7 +391,7 @@ def _refused(request: HttpRequest, pk: UUID, reason: str, status: int = 409) -> 
     return redirect("memories:detail", pk)
 
 
-def _stale_answered(request: HttpRequest, memory: Memory, done: str) -> HttpResponse:
+def _stale_answered(request: AuthenticatedHttpRequest, memory: Memory, done: str) -> HttpResponse:
     if request.htmx:
         response = render(
             request, "memories/partials/stale_answered.html", {"memory": memory, "done": done}
@@ -391,7 +401,9 @@ def _stale_answered(request: HttpRequest, memory: Memory, done: str) -> HttpResp
     return redirect("memories:list")
 
 
-def _bulk_done(request: HttpRequest, ids: list[UUID], count: int, *, deleted: bool) -> HttpResponse:
+def _bulk_done(
+    request: AuthenticatedHttpRequest, ids: list[UUID], count: int, *, deleted: bool
+) -> HttpResponse:
     if request.htmx:
         response = render(
             request,
@@ -404,12 +416,14 @@ def _bulk_done(request: HttpRequest, ids: list[UUID], count: int, *, deleted: bo
     return redirect("memories:list")
 
 
-def _selection_rejected(request: HttpRequest, form: MemorySelectionForm) -> HttpResponse:
+def _selection_rejected(
+    request: AuthenticatedHttpRequest, form: MemorySelectionForm
+) -> HttpResponse:
     if request.htmx:
         return render(request, "memories/partials/bulk_result.html", {"form": form}, status=400)
     messages.error(request, " ".join(form.errors["ids"]))
     return redirect("memories:list")
 
 
-def _answer_in_conversation(answer) -> HttpResponse:
+def _answer_in_conversation(answer: Message) -> HttpResponse:
     return redirect(f"{answer.conversation.get_absolute_url()}#{answer.dom_id}")

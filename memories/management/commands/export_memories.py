@@ -1,6 +1,9 @@
 """Write one user's memories, with their history, as the JSON the dashboard exports."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from memories import exports
@@ -13,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("-o", "--output", help="File to write; stdout when left out.")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         owner = find_user(options["username"])
         text = exports.as_json(exports.export_memories(owner))
         if options["output"]:
@@ -26,7 +29,7 @@ class Command(BaseCommand):
             self.stdout.write(text)
 
 
-def find_user(username: str):
+def find_user(username: str) -> AbstractBaseUser:
     try:
         return get_user_model()._default_manager.get_by_natural_key(username)
     except get_user_model().DoesNotExist:

@@ -1,5 +1,7 @@
 """Load a memory export into a user's memories; what the user already has is skipped."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from memories import exports
@@ -13,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("file", help="A file written by export_memories or the dashboard.")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         owner = find_user(options["username"])
         try:
             with open(options["file"], "rb") as file:
