@@ -66,6 +66,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def add(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MemoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -117,6 +118,7 @@ def detail(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def history(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = selectors.get_memory(request.user, pk)
     context = {"memory": memory, "events": selectors.history_of(request.user, pk)}
@@ -126,6 +128,7 @@ def history(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def row(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = selectors.get_memory(request.user, pk)
     if request.htmx:
@@ -135,6 +138,7 @@ def row(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def edit(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = selectors.get_memory(request.user, pk)
     form = MemoryForm.for_memory(memory, data=request.POST or None)
@@ -279,6 +283,7 @@ def update_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PreviewForm(request.POST or None)
     context = {"preview_form": form}
@@ -327,6 +332,7 @@ def import_file(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def answer_memory(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     """Which memories an answer used, and what its turn changed in memory."""
     answer = selectors.get_answer(request.user, message_id)
@@ -345,6 +351,7 @@ def answer_memory(request: AuthenticatedHttpRequest, message_id: int) -> HttpRes
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def answer_changes(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     """The "Memory updated" notice of an answer; polled while extraction runs."""
     answer = selectors.get_answer(request.user, message_id)

@@ -6,7 +6,6 @@ from django.urls import reverse
 
 from accounts.models import User
 from chat.models import Conversation, Message
-from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "a long unusual passphrase 42"
 
@@ -67,19 +66,19 @@ def test_signup_page_sends_a_logged_in_user_to_the_chat(client_for, user):
     assert response.url == reverse("chat:home")
 
 
-def test_login_with_the_right_password_opens_the_chat(client, user):
-    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+def test_login_with_the_right_password_opens_the_chat(client, user, password):
+    response = client.post(reverse("login"), {"username": user.username, "password": password})
 
     assert response.status_code == 302
     assert response.url == reverse("chat:home")
     assert logged_in_user_id(client) == str(user.pk)
 
 
-def test_login_goes_back_to_the_page_that_asked_for_it(client, conversation, user):
+def test_login_goes_back_to_the_page_that_asked_for_it(client, conversation, user, password):
     url = conversation.get_absolute_url()
 
     response = client.post(
-        reverse("login"), {"username": user.username, "password": PASSWORD, "next": url}
+        reverse("login"), {"username": user.username, "password": password, "next": url}
     )
 
     assert response.status_code == 302
