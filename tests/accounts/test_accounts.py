@@ -11,10 +11,9 @@ NEW_PASSWORD = "a long unusual passphrase 42"
 
 
 @pytest.fixture
-def chatting_user(make_conversation, user) -> User:
+def chatting_user(make_conversation, make_turn, user) -> User:
     conversation = make_conversation(user, title="Holiday plans")
-    Message.objects.create(conversation=conversation, role="user", content="Book the train.")
-    Message.objects.create(conversation=conversation, role="assistant", content="Booked.")
+    make_turn(conversation, "Book the train.", "Booked.")
     return user
 
 
@@ -122,10 +121,10 @@ def test_delete_account_page_asks_first_and_deletes_nothing(client_for, chatting
 
 
 def test_deleting_the_account_removes_the_user_their_conversations_and_messages(
-    client_for, chatting_user, other_user, make_conversation
+    client_for, chatting_user, other_user, make_conversation, make_message
 ):
     kept = make_conversation(other_user)
-    Message.objects.create(conversation=kept, role="user", content="Not yours to delete.")
+    make_message(kept, "Not yours to delete.")
     client = client_for(chatting_user)
 
     response = client.post(reverse("delete_account"))

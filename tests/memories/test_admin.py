@@ -8,7 +8,6 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from chat.models import Message
 from memories import recall, selectors, services
 from memories.models import Memory, MemoryAccess, MemoryEvent
 from tests.memories.pages import HOSTILE
@@ -68,10 +67,12 @@ def test_memory_text_renders_escaped_in_the_admin(admin_client, user):
         assert "&lt;script&gt;" in content
 
 
-def test_memory_page_shows_history_and_accesses_read_only(admin_client, user, conversation):
+def test_memory_page_shows_history_and_accesses_read_only(
+    admin_client, user, conversation, make_message
+):
     memory = services.add_memory(user, "Lives in Berlin").memory
     services.update_memory(user, memory.pk, text="Lives in Potsdam")
-    answer = Message.objects.create(conversation=conversation, role="assistant", content="Hi")
+    answer = make_message(conversation, "Hi", role="assistant")
     MemoryAccess.objects.create(memory=memory, message=answer, score=0.7)
 
     response = admin_client.get(reverse("admin:memories_memory_change", args=[memory.pk]))
@@ -95,8 +96,8 @@ def test_memories_cannot_be_added_or_changed_through_the_admin(admin_client, mem
     assert memory.text == "Likes hiking in the Alps"
 
 
-def test_memory_access_admin_is_read_only(admin_client, memory, conversation):
-    answer = Message.objects.create(conversation=conversation, role="assistant", content="Hi")
+def test_memory_access_admin_is_read_only(admin_client, memory, conversation, make_message):
+    answer = make_message(conversation, "Hi", role="assistant")
     access = MemoryAccess.objects.create(memory=memory, message=answer)
 
     listing = admin_client.get(reverse("admin:memories_memoryaccess_changelist"))

@@ -42,14 +42,15 @@ def test_the_store_refuses_to_search_without_an_owner():
         DjangoVectorStore().search("job", [0.0] * 384, filters={})
 
 
-def test_an_llm_judged_contradiction_supersedes_the_old_fact(upstream, user, conversation):
+def test_an_llm_judged_contradiction_supersedes_the_old_fact(
+    upstream, user, conversation, make_turn
+):
     old = services.add_memory(user, "Lives in Berlin").memory
     upstream.script_chat(
         '{"memory": [{"text": "Lives in Lisbon"}]}',
         '{"outdated": [1]}',
     )
-    source = conversation.messages.create(role="user", content="I moved to Lisbon.")
-    answer = conversation.messages.create(role="assistant", content="Nice!")
+    source, answer = make_turn(conversation, "I moved to Lisbon.", "Nice!")
 
     extraction.extract_from_turn(answer)
 
@@ -61,11 +62,10 @@ def test_an_llm_judged_contradiction_supersedes_the_old_fact(upstream, user, con
     assert "1. Lives in Berlin" in judge_request["messages"][1]["content"]
 
 
-def test_unrelated_facts_are_not_sent_to_the_judge(upstream, user, conversation):
+def test_unrelated_facts_are_not_sent_to_the_judge(upstream, user, conversation, make_turn):
     services.add_memory(user, "Has a peanut allergy")
     upstream.script_chat('{"memory": [{"text": "Plays the cello"}]}')
-    conversation.messages.create(role="user", content="I play the cello.")
-    answer = conversation.messages.create(role="assistant", content="Lovely.")
+    _, answer = make_turn(conversation, "I play the cello.", "Lovely.")
 
     extraction.extract_from_turn(answer)
 

@@ -6,8 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from chat.models import Conversation, Message
-from memories import exports, recall, selectors, services
+from memories import recall, selectors, services
 from memories.models import Memory, MemoryAccess, MemoryEvent, MemoryKind
 
 
@@ -173,9 +172,10 @@ def test_saying_a_stale_memory_is_still_true_refreshes_it(user, settings):
     assert selectors.stale_memories(user) == []
 
 
-def test_deleting_the_account_deletes_its_memories_history_and_access_log(user):
-    conversation = Conversation.objects.create(owner=user)
-    answer = Message.objects.create(conversation=conversation, role="assistant", content="hi")
+def test_deleting_the_account_deletes_its_memories_history_and_access_log(
+    user, conversation, make_message
+):
+    answer = make_message(conversation, "hi", role="assistant")
     memory = services.add_memory(user, "Lives in Berlin").memory
     recall.record_use([selectors.RecalledMemory(memory, 1.0)], answer)
 
@@ -206,39 +206,3 @@ def test_forgetting_by_description_deletes_the_matching_memory_only(user):
     assert [m.text for m in selectors.memories_of(user).filter(status="active")] == [
         "Lives in Berlin"
     ]
-
-
-def test_export_then_import_into_a_fresh_account_round_trips_and_skips_duplicates(
-    user, other_user, berlin
-):
-    services.add_memory(user, "Lives in Lisbon", kind="profile", slot="profile:home")
-    exported = exports.export_memories(user)
-
-    first = exports.import_memories(other_user, exported)
-    again = exports.import_memories(other_user, exported)
-
-    assert (first.added, first.skipped) == (2, 0)
-    assert (again.added, again.skipped) == (0, 2)
-    statuses = dict(selectors.memories_of(other_user).values_list("text", "status"))
-    assert statuses == {"Lives in Berlin": "superseded", "Lives in Lisbon": "active"}
-
-
-def test_importing_something_that_is_not_an_export_says_so(user):
-    with pytest.raises(exports.InvalidExport, match="not valid JSON"):
-        exports.read_export_file(b"{nope")
-    with pytest.raises(exports.InvalidExport, match="not a memory export"):
-        exports.import_memories(user, {"memories": []})
-
-
-def test_a_malformed_entry_is_reported_and_the_rest_imported(user):
-    export = {
-        "format": exports.EXPORT_FORMAT,
-        "memories": ["just a string", {"text": ""}, {"text": "Plays the cello"}],
-    }
-
-    result = exports.import_memories(user, export)
-
-    assert result.added == 1
-    assert result.errors == ["memory 1: not an object", "memory 2: A memory needs some text."]
-    with pytest.raises(exports.InvalidExport, match="must be a list"):
-        exports.import_memories(user, {"format": exports.EXPORT_FORMAT, "memories": {"a": 1}})
