@@ -306,4 +306,4 @@ def _load_changes(owner_id: int, index: OwnerIndex) -> None:
         index.upsert(memory, embeddings.from_bytes(memory.embedding))
 
 
-cache = IndexCache(capacity=getattr(settings, "MEMORY_INDEX_CACHE_OWNERS", 256))
+cache = IndexCache(capacity=settings.MEMORY_INDEX_CACHE_OWNERS)
