@@ -5,6 +5,7 @@ events as an upstream server, so streaming, memory injection and memory extracti
 """
 
 import asyncio
+import html
 import json
 import re
 from collections.abc import AsyncIterator
@@ -52,8 +53,11 @@ def compose_reply(input_items: list[dict[str, Any]]) -> str:
             user_text = content
         elif item.get("role") == "developer":
             for block in MEMORY_BLOCK.findall(content):
+                # The memory layer writes each memory's brackets as entities (memories.recall).
                 remembered.extend(
-                    line[2:].strip() for line in block.splitlines() if line.startswith("- ")
+                    html.unescape(line[2:].strip())
+                    for line in block.splitlines()
+                    if line.startswith("- ")
                 )
     parts = [f"(Offline demo model.) You said: “{_shorten(user_text)}”."]
     if remembered:

@@ -94,15 +94,26 @@ def context_block(recalled: list[RecalledMemory]) -> str:
     for item in recalled:
         memory = item.memory
         when = memory.updated_at.date().isoformat()
-        lines.append(f"- {_one_line(memory.text)} ({memory.kind}, {when})")
+        lines.append(f"- {as_data(memory.text)} ({memory.kind}, {when})")
     lines.append("</user_memories>")
     return "\n".join(lines)
 
 
-def _one_line(text: str) -> str:
-    # A memory cannot close the block early or start lines of its own.
-    flat = " ".join(text.split())
-    return flat.replace("<user_memories>", "").replace("</user_memories>", "")
+# Characters a model may read as the brackets of a tag: the ASCII ones and their look-alikes
+# (full-width, small, angle quotation marks, mathematical angles), all written as entities.
+_AS_DATA = str.maketrans(
+    {
+        "&": "&amp;",
+        **dict.fromkeys("<\uff1c\ufe64\u2039\u2329\u3008\u27e8", "&lt;"),
+        **dict.fromkeys(">\uff1e\ufe65\u203a\u232a\u3009\u27e9", "&gt;"),
+    }
+)
+
+
+def as_data(text: str) -> str:
+    """A memory's text as one line of inert data: it cannot open, close or fake a tag of the
+    block, nor start a line (an entry) of its own. Escaped, never stripped: nothing is lost."""
+    return " ".join(text.split()).translate(_AS_DATA)
 
 
 def record_use(recalled: list[RecalledMemory], message: Message) -> None:
