@@ -77,7 +77,7 @@ def store_turns(owner, turns: list[tuple[str, str]], vectors: np.ndarray) -> tup
 
 
 def evaluate(owner, questions: list[dict], memory_of: dict, merged_ids: set[str]) -> list[dict]:
-    from memories import retrieval, services
+    from memories import recall, retrieval
 
     rows = []
     for question in questions:
@@ -87,7 +87,7 @@ def evaluate(owner, questions: list[dict], memory_of: dict, merged_ids: set[str]
         ranked = [hit.memory_id for hit in hits]
         wanted = [memory_of[dia_id] for dia_id in question["evidence"]]
         ranks = [ranked.index(m) + 1 for m in wanted if m in ranked]
-        injected = services.recall(owner, question["question"])
+        injected = recall.recall(owner, question["question"])
         injected_ids = {item.memory.pk for item in injected}
         rows.append(
             {
@@ -97,7 +97,7 @@ def evaluate(owner, questions: list[dict], memory_of: dict, merged_ids: set[str]
                 "mrr": 1 / min(ranks) if ranks else 0.0,
                 "injected_recall": sum(1 for m in wanted if m in injected_ids) / len(wanted),
                 "injected_tokens": sum(
-                    services.estimate_tokens(item.memory.text) + 4 for item in injected
+                    recall.estimate_tokens(item.memory.text) + 4 for item in injected
                 ),
                 "injected_count": len(injected),
                 "seconds": elapsed,
@@ -125,8 +125,10 @@ def main() -> None:
         print(f"LoCoMo data not found at {DATA_PATH}: skipping (see shared/data/README.md).")
         return
     harness.setup_django("locomo", options.postgres)
+    from django.conf import settings
+
     from accounts.models import User
-    from memories import embeddings, index, services
+    from memories import embeddings, index
 
     samples = load_samples()
     conversations = [turns_of(sample) for sample in samples]
@@ -170,7 +172,7 @@ def main() -> None:
         f"p95 {latency['p95_ms']:.1f} ms over {latency['n']} queries"
     )
     print(
-        f"injected per query (services.recall): mean {np.mean(tokens):.0f} tokens, "
+        f"injected per query (recall.recall): mean {np.mean(tokens):.0f} tokens, "
         f"p95 {harness.percentile(tokens, 95):.0f}, max {max(tokens)}; "
         f"mean {np.mean([r['injected_count'] for r in rows]):.1f} memories"
     )
@@ -191,7 +193,7 @@ def main() -> None:
                 "mean": round(float(np.mean(tokens)), 1),
                 "p95": harness.percentile(tokens, 95),
                 "max": max(tokens),
-                "budget": services.settings.MEMORY_CONTEXT_TOKEN_BUDGET,
+                "budget": settings.MEMORY_CONTEXT_TOKEN_BUDGET,
             },
             "merged_turns": [{"conversation": c, "turn": d, "kept": k} for c, d, k in merged_all],
             "questions_with_merged_evidence": merged_evidence,

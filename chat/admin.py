@@ -1,6 +1,8 @@
 """Admin for conversations and messages: read-mostly, for support and debugging."""
 
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from chat.models import Conversation, Message
 
@@ -13,7 +15,7 @@ class MessageInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

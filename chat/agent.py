@@ -4,7 +4,7 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,9 @@ import openai
 from django.conf import settings
 from openai import AsyncOpenAI
 
-from chat.offline import OFFLINE_MODEL_NAME, OfflineModelTransport
+from chat.offline import OfflineModelTransport
+from chat.tools import Tool
+from config import upstream
 
 logger = logging.getLogger(__name__)
 
@@ -50,35 +52,6 @@ class ReplyFailed:
 ReplyEvent = TextDelta | ToolCalled | ReplyDone | ReplyFailed
 
 
-@dataclass(frozen=True)
-class Tool:
-    """A function the model may call: `run` takes the parsed arguments, returns the output."""
-
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    run: Callable[[dict[str, Any]], Awaitable[str]]
-    # A reusable tool's results are worth remembering (as tool_result memories).
-    reusable: bool = False
-
-    def as_responses_tool(self) -> dict[str, Any]:
-        return {
-            "type": "function",
-            "name": self.name,
-            "description": self.description,
-            "parameters": self.parameters,
-            "strict": False,
-        }
-
-
-def uses_offline_model() -> bool:
-    return not (settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL)
-
-
-def model_name() -> str:
-    return OFFLINE_MODEL_NAME if uses_offline_model() else settings.OPENAI_MODEL
-
-
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, AsyncOpenAI]] = (
     weakref.WeakKeyDictionary()
 )
@@ -103,7 +76,7 @@ def _new_client() -> AsyncOpenAI:
     The offline model sits behind an HTTP transport that speaks the same server-sent events,
     so both go through exactly the same SDK and code path.
     """
-    if uses_offline_model():
+    if upstream.uses_offline_model():
         return AsyncOpenAI(
             api_key="offline",
             base_url="http://offline-model.invalid/v1",
@@ -209,7 +182,7 @@ async def _response_events(
     if tools:
         options["tools"] = [tool.as_responses_tool() for tool in tools]
     stream = await client.responses.create(
-        model=model_name(),
+        model=upstream.model_name(),
         instructions=instructions,
         input=items,
         stream=True,

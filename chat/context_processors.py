@@ -2,8 +2,8 @@
 
 from django.http import HttpRequest
 
-from chat import agent
+from config import upstream
 
 
 def model_info(request: HttpRequest) -> dict[str, object]:
-    return {"model_name": agent.model_name(), "offline_model": agent.uses_offline_model()}
+    return {"model_name": upstream.model_name(), "offline_model": upstream.uses_offline_model()}

@@ -5,6 +5,7 @@ events as an upstream server, so streaming, memory injection and memory extracti
 """
 
 import asyncio
+import html
 import json
 import re
 from collections.abc import AsyncIterator
@@ -14,7 +15,8 @@ from typing import Any
 import httpx2
 from django.conf import settings
 
-OFFLINE_MODEL_NAME = "offline-demo"
+from config import upstream
+
 MEMORY_BLOCK = re.compile(r"<user_memories>(.*?)</user_memories>", re.DOTALL)
 _response_numbers = count(1)
 
@@ -28,7 +30,7 @@ class OfflineModelTransport(httpx2.AsyncBaseTransport):
         return httpx2.Response(
             200,
             headers={"content-type": "text/event-stream"},
-            stream=_SSEStream(_reply_events(reply, body.get("model", OFFLINE_MODEL_NAME))),
+            stream=_SSEStream(_reply_events(reply, body.get("model", upstream.OFFLINE_MODEL_NAME))),
         )
 
 
@@ -51,8 +53,11 @@ def compose_reply(input_items: list[dict[str, Any]]) -> str:
             user_text = content
         elif item.get("role") == "developer":
             for block in MEMORY_BLOCK.findall(content):
+                # The memory layer writes each memory's brackets as entities (memories.recall).
                 remembered.extend(
-                    line[2:].strip() for line in block.splitlines() if line.startswith("- ")
+                    html.unescape(line[2:].strip())
+                    for line in block.splitlines()
+                    if line.startswith("- ")
                 )
     parts = [f"(Offline demo model.) You said: “{_shorten(user_text)}”."]
     if remembered:

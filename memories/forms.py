@@ -1,13 +1,20 @@
-"""Forms of the memory dashboard: they check input and hand plain values to memories.services."""
+"""Forms of the memory dashboard: they check input and hand plain values to the services."""
+
+from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from memories import services
+from memories import exports, selectors
 from memories.models import Memory, MemoryKind
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 # An export of a few thousand memories with their history stays well under this.
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -28,17 +35,17 @@ class DateTimeInput(forms.DateTimeInput):
 class TagsField(forms.CharField):
     """Comma-separated tags in, a list out."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", "Comma-separated, for example: work, travel")
         super().__init__(**kwargs)
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: list[str] | str | None) -> str | None:
         if isinstance(value, list):
             return ", ".join(value)
         return value
 
-    def clean(self, value) -> list[str]:
+    def clean(self, value: str | None) -> list[str]:
         # CharField's checks (NUL characters among them) run on the text as typed, then it splits.
         text = super().clean(value)
         return [tag.strip() for tag in text.split(",") if tag.strip()]
@@ -60,7 +67,7 @@ class MemoryForm(forms.Form):
     )
 
     @classmethod
-    def for_memory(cls, memory: Memory, **kwargs) -> "MemoryForm":
+    def for_memory(cls, memory: Memory, **kwargs: Any) -> MemoryForm:
         initial = {
             "text": memory.text,
             "kind": memory.kind,
@@ -69,7 +76,7 @@ class MemoryForm(forms.Form):
         }
         return cls(initial=initial, auto_id=f"memory-{memory.pk}-%s", **kwargs)
 
-    def clean_expires_at(self):
+    def clean_expires_at(self) -> datetime | None:
         expires_at = self.cleaned_data["expires_at"]
         if expires_at is not None and expires_at <= timezone.now():
             raise ValidationError("Choose a moment in the future, or leave it empty.")
@@ -109,20 +116,20 @@ class MemoryFilterForm(forms.Form):
         label="Sort by",
     )
 
-    def __init__(self, owner, *args, **kwargs) -> None:
+    def __init__(self, owner: User, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "filter-%s")
         super().__init__(*args, **kwargs)
         self.fields["tag"].choices = [("", "All tags")] + [
-            (tag, tag) for tag in services.tags_of(owner)
+            (tag, tag) for tag in selectors.tags_of(owner)
         ]
-        self.fields["conversation"].queryset = services.source_conversations_of(owner)
+        self.fields["conversation"].queryset = selectors.source_conversations_of(owner)
 
-    def filters(self) -> services.MemoryFilters:
+    def filters(self) -> selectors.MemoryFilters:
         """The valid filters; an invalid one (say, a tag since removed) is left out."""
         self.is_valid()
         values = {name: value for name, value in self.cleaned_data.items() if value}
         conversation = values.pop("conversation", None)
-        return services.MemoryFilters(
+        return selectors.MemoryFilters(
             **values, conversation_id=conversation.pk if conversation else None
         )
 
@@ -136,7 +143,7 @@ class MemoryIdsField(forms.Field):
         "invalid": "That selection is not valid; reload the page and try again.",
     }
 
-    def to_python(self, value) -> list[uuid.UUID]:
+    def to_python(self, value: list[str] | None) -> list[uuid.UUID]:
         try:
             return [uuid.UUID(str(item)) for item in value or []]
         except ValueError:
@@ -188,8 +195,8 @@ class ImportForm(forms.Form):
                 f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB."
             )
         try:
-            export = services.read_export_file(upload.read())
-        except ValueError as error:
+            export = exports.read_export_file(upload.read())
+        except exports.InvalidExport as error:
             raise ValidationError(str(error)) from None
         for number, entry in enumerate(export["memories"], start=1):
             if _contains_nul(entry):

@@ -63,7 +63,7 @@ class IndexedMemory:
     source_conversation_id: int | None = None
 
 
-def _grown(array: np.ndarray, size: int, fill) -> np.ndarray:
+def _grown(array: np.ndarray, size: int, fill: float | int) -> np.ndarray:
     """`array` with room for at least `size` rows; grows geometrically so appends stay cheap."""
     if size <= array.shape[0]:
         return array
@@ -306,4 +306,4 @@ def _load_changes(owner_id: int, index: OwnerIndex) -> None:
         index.upsert(memory, embeddings.from_bytes(memory.embedding))
 
 
-cache = IndexCache(capacity=getattr(settings, "MEMORY_INDEX_CACHE_OWNERS", 256))
+cache = IndexCache(capacity=settings.MEMORY_INDEX_CACHE_OWNERS)

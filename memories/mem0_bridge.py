@@ -8,8 +8,10 @@ mem0 keeps no text of its own either: the earlier messages it shows the model ar
 conversation each time (TurnHistory), so they go with the conversation or the account.
 """
 
+from __future__ import annotations
+
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -19,8 +21,11 @@ from pydantic import BaseModel
 
 from accounts.models import User
 from chat.models import Message
-from memories import embeddings, retrieval, services
+from memories import embeddings, retrieval, selectors, services
 from memories.models import Memory, MemoryKind
+
+if TYPE_CHECKING:
+    from mem0 import Memory as Mem0Memory
 
 PROVIDER = "recall_django"
 EMBEDDER = "recall_minilm"
@@ -110,7 +115,7 @@ class DjangoVectorStore(VectorStoreBase):
         self, filters: dict | None = None, top_k: int | None = None
     ) -> list[list[StoredVector]]:
         owner = _owner(filters or {})
-        rows = services.memories_of(owner).filter(status=Memory.Status.ACTIVE)[: top_k or 100]
+        rows = selectors.memories_of(owner).filter(status=Memory.Status.ACTIVE)[: top_k or 100]
         return [[StoredVector(id=str(m.id), payload=_payload(owner, m)) for m in rows]]
 
 
@@ -177,14 +182,14 @@ def _owner(mapping: dict) -> User:
     return User.objects.get(memory_key=memory_key)
 
 
-def _source_message(owner, payload: dict):
+def _source_message(owner: User, payload: dict) -> Message | None:
     message_id = payload.get("source_message_id")
     if not message_id:
         return None
     return Message.objects.filter(pk=message_id, conversation__owner=owner).first()
 
 
-def _as_vector(vector) -> np.ndarray:
+def _as_vector(vector: list[float] | np.ndarray) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32)
 
 
@@ -213,7 +218,7 @@ class SharedEmbedder:
 
 
 @cache
-def mem0_memory():
+def mem0_memory() -> Mem0Memory:
     """A mem0 Memory whose stores are our database and whose LLM is the configured upstream."""
     from mem0 import Memory as Mem0Memory
     from mem0.configs.base import MemoryConfig

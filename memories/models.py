@@ -4,11 +4,15 @@ This is the one source of truth: retrieval, mem0, the dashboard and the admin al
 """
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class MemoryKind(models.TextChoices):
@@ -20,7 +24,7 @@ class MemoryKind(models.TextChoices):
 
 
 class MemoryQuerySet(models.QuerySet):
-    def owned_by(self, owner) -> "MemoryQuerySet":
+    def owned_by(self, owner: "User") -> "MemoryQuerySet":
         return self.filter(owner=owner)
 
     def injectable(self) -> "MemoryQuerySet":

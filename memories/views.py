@@ -1,23 +1,25 @@
-"""The memory dashboard and the memory notes under chat answers: thin views over memories.services.
+"""The memory dashboard and the memory notes under chat answers: thin views over memories.
 
-Every view is scoped to request.user through the services, so another user's ids are a 404. With
-htmx a view answers with the partial it changed; without, with a full page or a redirect.
+Every view is scoped to request.user through them, so another user's ids are a 404. With htmx a
+view answers with the partial it changed; without, with a full page or a redirect.
 """
 
-import json
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from memories import pipeline, services
+from accounts.http import AuthenticatedHttpRequest
+from memories import exports, recall, selectors, services
 from memories.forms import (
     ApproveForm,
     DeleteAllForm,
@@ -29,6 +31,10 @@ from memories.forms import (
     PreviewForm,
 )
 from memories.models import Memory
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from chat.models import Message
 
 MEMORIES_PER_PAGE = 25
 # htmx events: one memory changed (chat notices refresh), or the dashboard list is out of date.
@@ -42,9 +48,9 @@ MEMORY_LIST_CHANGED = "memory-list-changed"
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     filter_form = MemoryFilterForm(request.user, request.GET)
-    memories = services.find_memories(request.user, filter_form.filters())
+    memories = selectors.find_memories(request.user, filter_form.filters())
     page = Paginator(memories, MEMORIES_PER_PAGE).get_page(request.GET.get("page"))
     context = {"filter_form": filter_form, "page": page}
     if _wants_partial(request):
@@ -52,7 +58,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context |= {
         "add_form": MemoryForm(),
         "settings_form": _settings_form(request.user),
-        "stale_memories": services.stale_memories(request.user),
+        "stale_memories": selectors.stale_memories(request.user),
         "preview_form": PreviewForm(),
     }
     return render(request, "memories/dashboard.html", context)
@@ -60,7 +66,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def add(request: HttpRequest) -> HttpResponse:
+@vary_on_headers("HX-Request")
+def add(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MemoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -73,7 +80,7 @@ def add(request: HttpRequest) -> HttpResponse:
                 needs_approval=False,
                 metadata={"via": "dashboard"},
             )
-        except ValueError as error:
+        except services.InvalidMemory as error:
             form.add_error("text", str(error))
         else:
             if request.htmx:
@@ -95,15 +102,15 @@ def add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    memory = services.get_memory(request.user, pk)
+def detail(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
+    memory = selectors.get_memory(request.user, pk)
     return render(
         request,
         "memories/detail.html",
         {
             "memory": memory,
-            "events": services.history_of(request.user, pk),
-            "accesses": services.accesses_of(request.user, pk),
+            "events": selectors.history_of(request.user, pk),
+            "accesses": selectors.accesses_of(request.user, pk),
             "form": MemoryForm.for_memory(memory),
         },
     )
@@ -111,17 +118,19 @@ def detail(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_GET
-def history(request: HttpRequest, pk: UUID) -> HttpResponse:
-    memory = services.get_memory(request.user, pk)
-    context = {"memory": memory, "events": services.history_of(request.user, pk)}
+@vary_on_headers("HX-Request")
+def history(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
+    memory = selectors.get_memory(request.user, pk)
+    context = {"memory": memory, "events": selectors.history_of(request.user, pk)}
     template = "memories/partials/history.html" if request.htmx else "memories/history.html"
     return render(request, template, context)
 
 
 @login_required
 @require_GET
-def row(request: HttpRequest, pk: UUID) -> HttpResponse:
-    memory = services.get_memory(request.user, pk)
+@vary_on_headers("HX-Request")
+def row(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
+    memory = selectors.get_memory(request.user, pk)
     if request.htmx:
         return render(request, "memories/partials/memory_row.html", {"memory": memory})
     return redirect(memory)
@@ -129,8 +138,9 @@ def row(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: UUID) -> HttpResponse:
-    memory = services.get_memory(request.user, pk)
+@vary_on_headers("HX-Request")
+def edit(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
+    memory = selectors.get_memory(request.user, pk)
     form = MemoryForm.for_memory(memory, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -142,7 +152,7 @@ def edit(request: HttpRequest, pk: UUID) -> HttpResponse:
                 tags=form.cleaned_data["tags"],
                 expires_at=form.cleaned_data["expires_at"],
             )
-        except ValueError as error:
+        except services.InvalidMemory as error:
             form.add_error(None, str(error))
         else:
             return _memory_changed(request, memory, "Memory saved.")
@@ -153,7 +163,7 @@ def edit(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+def delete(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = services.delete_memory(request.user, pk)
     if request.htmx:
         response = render(request, "memories/partials/deleted_row.html", {"memory": memory})
@@ -163,43 +173,43 @@ def delete(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def undo_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+def undo_delete(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     try:
         memory = services.undo_delete(request.user, pk)
-    except ValueError as error:
+    except services.ChangeRefused as error:
         return _refused(request, pk, str(error))
     return _memory_changed(request, memory, "Memory brought back.")
 
 
 @login_required
 @require_POST
-def restore(request: HttpRequest, pk: UUID) -> HttpResponse:
+def restore(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     try:
         memory = services.restore_memory(request.user, pk)
-    except ValueError as error:
+    except services.ChangeRefused as error:
         return _refused(request, pk, str(error))
     return _memory_changed(request, memory, "This version is the current one again.")
 
 
 @login_required
 @require_POST
-def approve(request: HttpRequest, pk: UUID) -> HttpResponse:
+def approve(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     form = ApproveForm(request.POST)
     if not form.is_valid():
         return _refused(request, pk, " ".join(form.errors["text"]), status=400)
     try:
         memory = services.approve_memory(request.user, pk, text=form.cleaned_data["text"] or None)
-    except ValueError as error:
+    except (services.ChangeRefused, services.InvalidMemory) as error:
         return _refused(request, pk, str(error))
     return _memory_changed(request, memory, "Memory saved.")
 
 
 @login_required
 @require_POST
-def discard(request: HttpRequest, pk: UUID) -> HttpResponse:
+def discard(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     try:
         services.discard_pending(request.user, pk)
-    except ValueError as error:
+    except services.ChangeRefused as error:
         return _refused(request, pk, str(error))
     if request.htmx:
         # An empty body replaces the row, which removes it.
@@ -210,21 +220,21 @@ def discard(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def confirm(request: HttpRequest, pk: UUID) -> HttpResponse:
+def confirm(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = services.confirm_memory(request.user, pk)
     return _stale_answered(request, memory, "Kept, thanks.")
 
 
 @login_required
 @require_POST
-def mark_outdated(request: HttpRequest, pk: UUID) -> HttpResponse:
+def mark_outdated(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
     memory = services.supersede(request.user, pk, by=None)
     return _stale_answered(request, memory, "Marked as no longer true: it will not be used.")
 
 
 @login_required
 @require_POST
-def bulk_delete(request: HttpRequest) -> HttpResponse:
+def bulk_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MemorySelectionForm(request.POST)
     if not form.is_valid():
         return _selection_rejected(request, form)
@@ -235,7 +245,7 @@ def bulk_delete(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def bulk_undo(request: HttpRequest) -> HttpResponse:
+def bulk_undo(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MemorySelectionForm(request.POST)
     if not form.is_valid():
         return _selection_rejected(request, form)
@@ -246,7 +256,7 @@ def bulk_undo(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delete_all(request: HttpRequest) -> HttpResponse:
+def delete_all(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DeleteAllForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         count = services.delete_all_memories(request.user)
@@ -258,7 +268,7 @@ def delete_all(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def update_settings(request: HttpRequest) -> HttpResponse:
+def update_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MemorySettingsForm(request.POST)
     form.is_valid()
     services.set_paused(request.user, form.cleaned_data["paused"])
@@ -273,15 +283,16 @@ def update_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def preview(request: HttpRequest) -> HttpResponse:
+@vary_on_headers("HX-Request")
+def preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PreviewForm(request.POST or None)
     context = {"preview_form": form}
     if request.method == "POST" and form.is_valid():
-        recalled = services.recall(request.user, form.cleaned_data["message"])
+        recalled = recall.recall(request.user, form.cleaned_data["message"])
         context |= {
             "recalled": recalled,
-            "context_block": services.context_block(recalled),
-            "paused": services.memory_settings(request.user).paused,
+            "context_block": recall.context_block(recalled),
+            "paused": selectors.memory_settings(request.user).paused,
         }
     status = 400 if form.errors else 200
     template = "memories/partials/preview_result.html" if request.htmx else "memories/preview.html"
@@ -293,25 +304,24 @@ def preview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def export(request: HttpRequest) -> HttpResponse:
-    data = services.export_memories(request.user)
+def export(request: AuthenticatedHttpRequest) -> HttpResponse:
     response = HttpResponse(
-        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+        exports.as_json(exports.export_memories(request.user)), content_type="application/json"
     )
-    filename = f"memories-{timezone.localdate().isoformat()}.json"
+    filename = exports.export_filename()
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_file(request: HttpRequest) -> HttpResponse:
+def import_file(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
         try:
-            result = services.import_memories(request.user, form.cleaned_data["file"])
-        except ValueError as error:
+            result = exports.import_memories(request.user, form.cleaned_data["file"])
+        except exports.InvalidExport as error:
             form.add_error("file", str(error))
     status = 400 if form.errors else 200
     return render(request, "memories/import.html", {"form": form, "result": result}, status=status)
@@ -322,9 +332,10 @@ def import_file(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def answer_memory(request: HttpRequest, message_id: int) -> HttpResponse:
+@vary_on_headers("HX-Request")
+def answer_memory(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     """Which memories an answer used, and what its turn changed in memory."""
-    answer = services.get_answer(request.user, message_id)
+    answer = selectors.get_answer(request.user, message_id)
     if not request.htmx:
         return _answer_in_conversation(answer)
     return render(
@@ -332,42 +343,43 @@ def answer_memory(request: HttpRequest, message_id: int) -> HttpResponse:
         "memories/partials/answer_memory_panel.html",
         {
             "answer": answer,
-            "used": services.memories_used_by(request.user, answer),
-            "changes": pipeline.changes_after(answer),
+            "used": selectors.memories_used_by(request.user, answer),
+            "changes": selectors.changes_after(answer),
         },
     )
 
 
 @login_required
 @require_GET
-def answer_changes(request: HttpRequest, message_id: int) -> HttpResponse:
+@vary_on_headers("HX-Request")
+def answer_changes(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     """The "Memory updated" notice of an answer; polled while extraction runs."""
-    answer = services.get_answer(request.user, message_id)
+    answer = selectors.get_answer(request.user, message_id)
     if not request.htmx:
         return _answer_in_conversation(answer)
     return render(
         request,
         "memories/partials/answer_changes.html",
-        {"answer": answer, "changes": pipeline.changes_after(answer)},
+        {"answer": answer, "changes": selectors.changes_after(answer)},
     )
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _wants_partial(request: HttpRequest) -> bool:
+def _wants_partial(request: AuthenticatedHttpRequest) -> bool:
     # A history restore after a cache miss needs the whole page, although htmx sent it.
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def _settings_form(owner) -> MemorySettingsForm:
-    prefs = services.memory_settings(owner)
+def _settings_form(owner: User) -> MemorySettingsForm:
+    prefs = selectors.memory_settings(owner)
     return MemorySettingsForm(
         initial={"paused": prefs.paused, "require_approval": prefs.require_approval}
     )
 
 
-def _memory_changed(request: HttpRequest, memory: Memory, done: str) -> HttpResponse:
+def _memory_changed(request: AuthenticatedHttpRequest, memory: Memory, done: str) -> HttpResponse:
     """After one memory changed: its fresh row for htmx, otherwise back to its page."""
     if request.htmx:
         response = render(request, "memories/partials/memory_row.html", {"memory": memory})
@@ -376,7 +388,9 @@ def _memory_changed(request: HttpRequest, memory: Memory, done: str) -> HttpResp
     return redirect(memory)
 
 
-def _refused(request: HttpRequest, pk: UUID, reason: str, status: int = 409) -> HttpResponse:
+def _refused(
+    request: AuthenticatedHttpRequest, pk: UUID, reason: str, status: int = 409
+) -> HttpResponse:
     """The change cannot be made: most often the memory already moved on (a second click)."""
     if request.htmx:
         return HttpResponse(reason, status=status, content_type="text/plain")
@@ -384,7 +398,7 @@ def _refused(request: HttpRequest, pk: UUID, reason: str, status: int = 409) -> 
     return redirect("memories:detail", pk)
 
 
-def _stale_answered(request: HttpRequest, memory: Memory, done: str) -> HttpResponse:
+def _stale_answered(request: AuthenticatedHttpRequest, memory: Memory, done: str) -> HttpResponse:
     if request.htmx:
         response = render(
             request, "memories/partials/stale_answered.html", {"memory": memory, "done": done}
@@ -394,7 +408,9 @@ def _stale_answered(request: HttpRequest, memory: Memory, done: str) -> HttpResp
     return redirect("memories:list")
 
 
-def _bulk_done(request: HttpRequest, ids: list[UUID], count: int, *, deleted: bool) -> HttpResponse:
+def _bulk_done(
+    request: AuthenticatedHttpRequest, ids: list[UUID], count: int, *, deleted: bool
+) -> HttpResponse:
     if request.htmx:
         response = render(
             request,
@@ -407,12 +423,14 @@ def _bulk_done(request: HttpRequest, ids: list[UUID], count: int, *, deleted: bo
     return redirect("memories:list")
 
 
-def _selection_rejected(request: HttpRequest, form: MemorySelectionForm) -> HttpResponse:
+def _selection_rejected(
+    request: AuthenticatedHttpRequest, form: MemorySelectionForm
+) -> HttpResponse:
     if request.htmx:
         return render(request, "memories/partials/bulk_result.html", {"form": form}, status=400)
     messages.error(request, " ".join(form.errors["ids"]))
     return redirect("memories:list")
 
 
-def _answer_in_conversation(answer) -> HttpResponse:
+def _answer_in_conversation(answer: Message) -> HttpResponse:
     return redirect(f"{answer.conversation.get_absolute_url()}#{answer.dom_id}")

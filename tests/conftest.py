@@ -1,7 +1,8 @@
-"""Shared fixtures: users, conversations, a real upstream server, and a websocket client."""
+"""Shared fixtures: users, conversations, turns, memories, a real upstream server, a websocket."""
 
 import itertools
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import pytest
 from channels.db import database_sync_to_async
@@ -9,8 +10,10 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from accounts.models import User
-from chat.models import Conversation
+from chat.models import Conversation, Message
+from memories import services as memory_services
 from memories.index import cache as memory_index_cache
+from memories.models import Memory
 from tests.upstream import ResponsesServer
 
 _usernames = itertools.count(1)
@@ -67,6 +70,50 @@ def make_conversation(db):
 @pytest.fixture
 def conversation(make_conversation, user) -> Conversation:
     return make_conversation(user)
+
+
+class Turn(NamedTuple):
+    """A finished turn: the user's message and the answer to it."""
+
+    question: Message
+    answer: Message
+
+
+@pytest.fixture
+def make_message(db):
+    def make(conversation: Conversation, content: str, role: str = "user", **fields) -> Message:
+        return Message.objects.create(
+            conversation=conversation, role=role, content=content, **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_turn(make_message):
+    def make(conversation: Conversation, question: str = "Hello", answer: str = "Hi!") -> Turn:
+        return Turn(
+            make_message(conversation, question, Message.Role.USER),
+            make_message(conversation, answer, Message.Role.ASSISTANT),
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_memory(db):
+    """A memory stored the way every path stores one: through memories.services.add_memory."""
+
+    def make(owner: User, text: str, **options) -> Memory:
+        return memory_services.add_memory(owner, text, **options).memory
+
+    return make
+
+
+@pytest.fixture
+def password() -> str:
+    """The password of every user made by make_user."""
+    return PASSWORD
 
 
 @pytest.fixture

@@ -1,9 +1,21 @@
 """Helpers for talking to the chat websocket in tests."""
 
+import html
 import json
+import re
 from collections.abc import AsyncIterator
 
 from channels.testing import WebsocketCommunicator
+
+DELTA_FRAME = re.compile(
+    r'<span hx-swap-oob="beforeend:#message-(?P<id>\d+)-text">(?P<text>.*)</span>', re.DOTALL
+)
+
+
+def delta_text(frame: str) -> str | None:
+    """The text a delta frame appends (as the browser shows it), or None for other frames."""
+    match = DELTA_FRAME.fullmatch(frame)
+    return html.unescape(match["text"]) if match else None
 
 
 async def send_chat(communicator: WebsocketCommunicator, text: str) -> None:

@@ -6,17 +6,15 @@ from django.urls import reverse
 
 from accounts.models import User
 from chat.models import Conversation, Message
-from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "a long unusual passphrase 42"
 NUL = "\x00"
 
 
 @pytest.fixture
-def chatting_user(make_conversation, user) -> User:
+def chatting_user(make_conversation, make_turn, user) -> User:
     conversation = make_conversation(user, title="Holiday plans")
-    Message.objects.create(conversation=conversation, role="user", content="Book the train.")
-    Message.objects.create(conversation=conversation, role="assistant", content="Booked.")
+    make_turn(conversation, "Book the train.", "Booked.")
     return user
 
 
@@ -68,19 +66,19 @@ def test_signup_page_sends_a_logged_in_user_to_the_chat(client_for, user):
     assert response.url == reverse("chat:home")
 
 
-def test_login_with_the_right_password_opens_the_chat(client, user):
-    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+def test_login_with_the_right_password_opens_the_chat(client, user, password):
+    response = client.post(reverse("login"), {"username": user.username, "password": password})
 
     assert response.status_code == 302
     assert response.url == reverse("chat:home")
     assert logged_in_user_id(client) == str(user.pk)
 
 
-def test_login_goes_back_to_the_page_that_asked_for_it(client, conversation, user):
+def test_login_goes_back_to_the_page_that_asked_for_it(client, conversation, user, password):
     url = conversation.get_absolute_url()
 
     response = client.post(
-        reverse("login"), {"username": user.username, "password": PASSWORD, "next": url}
+        reverse("login"), {"username": user.username, "password": password, "next": url}
     )
 
     assert response.status_code == 302
@@ -124,10 +122,10 @@ def test_delete_account_page_asks_first_and_deletes_nothing(client_for, chatting
 
 
 def test_deleting_the_account_removes_the_user_their_conversations_and_messages(
-    client_for, chatting_user, other_user, make_conversation
+    client_for, chatting_user, other_user, make_conversation, make_message
 ):
     kept = make_conversation(other_user)
-    Message.objects.create(conversation=kept, role="user", content="Not yours to delete.")
+    make_message(kept, "Not yours to delete.")
     client = client_for(chatting_user)
 
     response = client.post(reverse("delete_account"))

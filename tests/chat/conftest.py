@@ -1,23 +1,11 @@
-"""Chat test helpers: an open chat socket, and frame parsing."""
+"""Chat test fixtures: an open chat socket."""
 
-import html
-import re
 from collections.abc import Awaitable, Callable
 
 import pytest
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import User
-
-DELTA_FRAME = re.compile(
-    r'<span hx-swap-oob="beforeend:#message-(?P<id>\d+)-text">(?P<text>.*)</span>', re.DOTALL
-)
-
-
-def delta_text(frame: str) -> str | None:
-    """The text a delta frame appends (as the browser shows it), or None for other frames."""
-    match = DELTA_FRAME.fullmatch(frame)
-    return html.unescape(match["text"]) if match else None
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ import pytest
 
 from chat import agent
 from chat.offline import compose_reply
+from chat.tools import Tool
+from config.upstream import uses_offline_model
 from tests.upstream import Cut, ErrorEvent, Failed, FunctionCall, Hang, HTTPError, Text
 
 TURNS = [
@@ -42,7 +44,7 @@ def lookup_tool(calls: list[dict[str, Any]]) -> agent.Tool:
         calls.append(arguments)
         return json.dumps({"capital": "Madrid"})
 
-    return agent.Tool(
+    return Tool(
         name="lookup_capital",
         description="The capital of a country.",
         parameters={"type": "object", "properties": {"country": {"type": "string"}}},
@@ -163,7 +165,7 @@ async def test_a_tool_that_raises_gets_an_error_output(upstream):
     async def broken(arguments: dict[str, Any]) -> str:
         raise RuntimeError("secret internals")
 
-    tool = agent.Tool("lookup_capital", "", {"type": "object"}, run=broken)
+    tool = Tool("lookup_capital", "", {"type": "object"}, run=broken)
     upstream.script(FunctionCall("lookup_capital", "{}"), Text("It failed."))
 
     events = await reply_events(tools=(tool,))
@@ -226,20 +228,6 @@ async def test_a_hanging_server_times_out_with_a_clear_message(upstream, setting
     assert events == [agent.ReplyFailed("The model server took too long to answer.")]
 
 
-@pytest.mark.parametrize(
-    ("api_key", "base_url", "offline"),
-    [("", "", True), ("sk-test", "", False), ("", "http://127.0.0.1:1/v1", False)],
-)
-def test_the_offline_model_answers_only_without_key_and_base_url(
-    settings, api_key, base_url, offline
-):
-    settings.OPENAI_API_KEY = api_key
-    settings.OPENAI_BASE_URL = base_url
-
-    assert agent.uses_offline_model() is offline
-    assert (agent.model_name() == "offline-demo") is offline
-
-
 async def test_offline_model_streams_its_reply_through_the_sdk_and_mentions_memories():
     memories = (
         "<user_memories>\nNotes remembered about this user.\n"
@@ -253,7 +241,7 @@ async def test_offline_model_streams_its_reply_through_the_sdk_and_mentions_memo
 
     events = await reply_events(items)
 
-    assert agent.uses_offline_model()
+    assert uses_offline_model()
     reply = "".join(texts(events))
     assert reply == compose_reply(items)
     assert len(texts(events)) > 1

@@ -9,9 +9,8 @@ from asgiref.sync import sync_to_async
 
 from chat import agent
 from chat.models import Message
-from tests.chat.conftest import DELTA_FRAME, delta_text
 from tests.upstream import Cut, HTTPError, Text
-from tests.websocket import frames_until_final, send_chat
+from tests.websocket import DELTA_FRAME, delta_text, frames_until_final, send_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

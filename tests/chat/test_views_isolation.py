@@ -9,9 +9,9 @@ from tests.websocket import send_chat
 
 
 @pytest.fixture
-def theirs(make_conversation, other_user) -> Conversation:
+def theirs(make_conversation, make_message, other_user) -> Conversation:
     conversation = make_conversation(other_user, title="Mallory's secret plans")
-    Message.objects.create(conversation=conversation, role="user", content="The plan is ready.")
+    make_message(conversation, "The plan is ready.")
     return conversation
 
 
@@ -78,9 +78,9 @@ def test_new_conversation_needs_post(client_for, user):
 
 
 def test_conversation_page_shows_its_messages_and_only_the_users_conversations(
-    client_for, user, conversation, theirs
+    client_for, user, conversation, theirs, make_message
 ):
-    Message.objects.create(conversation=conversation, role="user", content="<b>Hello</b> there")
+    make_message(conversation, "<b>Hello</b> there")
 
     response = client_for(user).get(conversation.get_absolute_url())
 
@@ -141,8 +141,10 @@ def test_rename_to_an_empty_title_from_htmx_puts_the_message_in_the_items_error_
     assert response.headers["HX-Retarget"] == f"#conversation-{conversation.pk}-error"
 
 
-def test_delete_removes_the_conversation_and_its_messages(client_for, user, conversation):
-    Message.objects.create(conversation=conversation, role="user", content="Forget this.")
+def test_delete_removes_the_conversation_and_its_messages(
+    client_for, user, conversation, make_message
+):
+    make_message(conversation, "Forget this.")
 
     response = client_for(user).post(reverse("chat:delete", args=[conversation.pk]))
 

@@ -6,8 +6,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from chat.models import Message
-from memories import services
+from memories import recall, selectors, services
 from memories.models import Memory, MemoryAccess, MemoryEvent
 from tests.memories.pages import HOSTILE
 
@@ -58,10 +57,12 @@ def test_memory_text_renders_escaped_in_the_admin(admin_client, user):
         assert "&lt;script&gt;" in content
 
 
-def test_memory_page_shows_history_and_accesses_read_only(admin_client, user, conversation):
+def test_memory_page_shows_history_and_accesses_read_only(
+    admin_client, user, conversation, make_message
+):
     memory = services.add_memory(user, "Lives in Berlin").memory
     services.update_memory(user, memory.pk, text="Lives in Potsdam")
-    answer = Message.objects.create(conversation=conversation, role="assistant", content="Hi")
+    answer = make_message(conversation, "Hi", role="assistant")
     MemoryAccess.objects.create(memory=memory, message=answer, score=0.7)
 
     response = admin_client.get(reverse("admin:memories_memory_change", args=[memory.pk]))
@@ -85,8 +86,8 @@ def test_memories_cannot_be_added_or_changed_through_the_admin(admin_client, mem
     assert memory.text == "Likes hiking in the Alps"
 
 
-def test_memory_access_admin_is_read_only(admin_client, memory, conversation):
-    answer = Message.objects.create(conversation=conversation, role="assistant", content="Hi")
+def test_memory_access_admin_is_read_only(admin_client, memory, conversation, make_message):
+    answer = make_message(conversation, "Hi", role="assistant")
     access = MemoryAccess.objects.create(memory=memory, message=answer)
 
     listing = admin_client.get(reverse("admin:memories_memoryaccess_changelist"))
@@ -102,7 +103,7 @@ def test_memory_access_admin_is_read_only(admin_client, memory, conversation):
 
 
 def test_memory_settings_admin_switches_pause_and_approval(admin_client, user):
-    prefs = services.memory_settings(user)
+    prefs = selectors.memory_settings(user)
 
     response = admin_client.post(
         reverse("admin:memories_memorysettings_change", args=[prefs.pk]),
@@ -149,4 +150,4 @@ def test_delete_action_removes_every_memory_of_the_selected_owners(admin_client,
     assert not Memory.objects.filter(owner=user).exists()
     assert not MemoryEvent.objects.filter(owner=user).exists()
     assert Memory.objects.filter(pk=theirs.pk).exists()
-    assert services.recall(user, "Do I like hiking?") == []
+    assert recall.recall(user, "Do I like hiking?") == []

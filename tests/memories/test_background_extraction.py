@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 from chat import services as chat_services
 from chat import turns
 from chat.models import Message
-from memories import pipeline
+from memories import selectors
 from memories.models import ExtractionRun, Memory, MemoryEvent
 from tests.upstream import HTTPError, Text
 
@@ -100,7 +100,7 @@ async def test_offline_model_extracts_first_person_facts_without_any_llm(convers
         )
     )
     assert texts == {"Name is Ada", "Prefers tea over coffee"}
-    changes = await sync_to_async(pipeline.changes_after)(updates[-1].message)
+    changes = await sync_to_async(selectors.changes_after)(updates[-1].message)
     assert {(c.action, c.memory.text) for c in changes} == {
         (MemoryEvent.Action.ADDED, "Name is Ada"),
         (MemoryEvent.Action.ADDED, "Prefers tea over coffee"),
@@ -120,7 +120,7 @@ async def test_offline_model_supersedes_a_moved_home(conversation, make_conversa
         )
     )
     assert statuses == {"Lives in Berlin": "superseded", "Lives in Lisbon": "active"}
-    changes = await sync_to_async(pipeline.changes_after)(updates[-1].message)
+    changes = await sync_to_async(selectors.changes_after)(updates[-1].message)
     assert (MemoryEvent.Action.SUPERSEDED, "Lives in Berlin") in {
         (c.action, c.memory.text) for c in changes
     }

@@ -13,22 +13,15 @@ from django.utils import timezone
 from chat import services as chat_services
 from chat import turns
 from chat.models import Conversation, Message
-from memories import services
+from memories import recall, services
 from memories.models import ExtractionRun, Memory, MemoryAccess
 from tests.memories.pages import HOSTILE, HTMX
 from tests.websocket import frames_until_final, send_chat
 
 
 @pytest.fixture
-def turn(conversation) -> tuple[Message, Message]:
-    """A finished turn: the user's message and the answer to it."""
-    question = Message.objects.create(
-        conversation=conversation, role=Message.Role.USER, content="I moved to Lisbon"
-    )
-    answer = Message.objects.create(
-        conversation=conversation, role=Message.Role.ASSISTANT, content="Nice!"
-    )
-    return question, answer
+def turn(conversation, make_turn) -> tuple[Message, Message]:
+    return make_turn(conversation, "I moved to Lisbon", "Nice!")
 
 
 def extraction(answer: Message, status: str = ExtractionRun.Status.DONE) -> ExtractionRun:
@@ -50,10 +43,12 @@ def notice(client: Client, answer: Message) -> str:
 # --- the placeholder under each message ---------------------------------------------------------
 
 
-def test_finished_answers_load_their_memory_panel_and_others_do_not(turn, conversation):
+def test_finished_answers_load_their_memory_panel_and_others_do_not(
+    turn, conversation, make_message
+):
     question, answer = turn
-    streaming = Message.objects.create(
-        conversation=conversation, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING
+    streaming = make_message(
+        conversation, "", Message.Role.ASSISTANT, status=Message.Status.STREAMING
     )
 
     def rendered(message: Message) -> str:
@@ -158,7 +153,7 @@ def test_undo_in_the_notice_reverts_the_change_and_the_notice_follows(client, us
     content = notice(client, answer)
     assert "Removed" in content and reverse("memories:undo_delete", args=[lisbon.pk]) in content
     assert "Kept" in content
-    assert [item.memory.text for item in services.recall(user, "Where do I live?")] == [
+    assert [item.memory.text for item in recall.recall(user, "Where do I live?")] == [
         "Lives in Berlin"
     ]
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from memories import services
+from memories import exports, services
 from memories.models import Memory
 
 
@@ -23,7 +23,7 @@ def test_export_writes_the_users_memories_with_history_to_stdout(user, other_use
 
     data = json.loads(export_of("alice"))
 
-    assert data["format"] == services.EXPORT_FORMAT
+    assert data["format"] == exports.EXPORT_FORMAT
     assert [item["text"] for item in data["memories"]] == ["Likes hiking in Norway"]
     assert [event["action"] for event in data["memories"][0]["history"]] == ["edited", "added"]
 

@@ -1,6 +1,6 @@
 """Every process's search index follows the database, so all processes answer alike."""
 
-from memories import retrieval, services
+from memories import retrieval, selectors, services
 from memories.index import IndexCache
 
 
@@ -42,4 +42,4 @@ def test_the_least_recently_used_owner_is_dropped_when_full(make_user):
 
 
 def _texts(owner, query: str) -> list[str]:
-    return [item.memory.text for item in services.search_memories(owner, query)]
+    return [item.memory.text for item in selectors.search_memories(owner, query)]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from memories import pipeline, services
+from memories import extraction, selectors, services
 from memories.mem0_bridge import DjangoVectorStore, mem0_memory
 from memories.models import Memory
 
@@ -14,7 +14,7 @@ def test_mem0_stores_extracted_facts_as_our_memories(upstream, user):
         "I work as a nurse and I have two cats.", user_id=str(user.memory_key), infer=True
     )
 
-    texts = set(services.memories_of(user).values_list("text", flat=True))
+    texts = set(selectors.memories_of(user).values_list("text", flat=True))
     assert texts == {"Works as a nurse", "Has two cats"}
     request = upstream.chat_bodies()[0]
     assert request["response_format"] == {"type": "json_object"}
@@ -44,16 +44,17 @@ def test_the_store_refuses_to_search_without_an_owner():
         DjangoVectorStore().search("job", [0.0] * 384, filters={})
 
 
-def test_an_llm_judged_contradiction_supersedes_the_old_fact(upstream, user, conversation):
+def test_an_llm_judged_contradiction_supersedes_the_old_fact(
+    upstream, user, conversation, make_turn
+):
     old = services.add_memory(user, "Lives in Berlin").memory
     upstream.script_chat(
         '{"memory": [{"text": "Lives in Lisbon"}]}',
         '{"outdated": [1]}',
     )
-    source = conversation.messages.create(role="user", content="I moved to Lisbon.")
-    answer = conversation.messages.create(role="assistant", content="Nice!")
+    source, answer = make_turn(conversation, "I moved to Lisbon.", "Nice!")
 
-    pipeline.extract_from_turn(answer)
+    extraction.extract_from_turn(answer)
 
     old.refresh_from_db()
     new = Memory.objects.get(text="Lives in Lisbon")
@@ -63,13 +64,12 @@ def test_an_llm_judged_contradiction_supersedes_the_old_fact(upstream, user, con
     assert "1. Lives in Berlin" in judge_request["messages"][1]["content"]
 
 
-def test_unrelated_facts_are_not_sent_to_the_judge(upstream, user, conversation):
+def test_unrelated_facts_are_not_sent_to_the_judge(upstream, user, conversation, make_turn):
     services.add_memory(user, "Has a peanut allergy")
     upstream.script_chat('{"memory": [{"text": "Plays the cello"}]}')
-    conversation.messages.create(role="user", content="I play the cello.")
-    answer = conversation.messages.create(role="assistant", content="Lovely.")
+    _, answer = make_turn(conversation, "I play the cello.", "Lovely.")
 
-    pipeline.extract_from_turn(answer)
+    extraction.extract_from_turn(answer)
 
     assert len(upstream.chat_bodies()) == 1
     assert Memory.objects.filter(status="active").count() == 2

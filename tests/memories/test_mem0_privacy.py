@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from chat.models import Conversation, Message
-from memories import pipeline
+from memories import extraction
 from memories.forms import DELETE_ALL_CONFIRMATION
 from memories.mem0_bridge import mem0_memory
 from memories.models import Memory
@@ -20,7 +20,7 @@ NURSE = '{"memory": [{"text": "Works as a nurse"}]}'
 def extract_turn(conversation: Conversation, said: str, answered: str = "Noted.") -> Message:
     conversation.messages.create(role=Message.Role.USER, content=said)
     answer = conversation.messages.create(role=Message.Role.ASSISTANT, content=answered)
-    pipeline.extract_from_turn(answer)
+    extraction.extract_from_turn(answer)
     return answer
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from memories.extraction import extract_facts
+from memories.offline_extractor import extract_facts
 
 
 @pytest.mark.parametrize(

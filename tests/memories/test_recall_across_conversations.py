@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 from chat import services as chat_services
 from chat import turns
 from chat.models import Message
-from memories import services
+from memories import selectors, services
 from memories.models import ExtractionRun, Memory
 from tests.upstream import Text
 
@@ -70,7 +70,7 @@ async def test_the_answer_records_which_memories_it_used(upstream, user, make_co
 
     answer = await run_turn(conversation, "Where do I live again?")
 
-    used = await sync_to_async(services.memories_used_by)(user, answer)
+    used = await sync_to_async(selectors.memories_used_by)(user, answer)
     assert [m.pk for m in used] == [memory.pk]
     refreshed = await Memory.objects.aget(pk=memory.pk)
     assert refreshed.use_count == 1 and refreshed.last_used_at is not None

@@ -6,13 +6,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from chat.models import Conversation, Message
-from memories import services
+from memories import recall, selectors, services
 from memories.models import Memory, MemoryAccess, MemoryEvent, MemoryKind
 
 
 def injected_texts(owner, text: str) -> list[str]:
-    return [item.memory.text for item in services.recall(owner, text)]
+    return [item.memory.text for item in recall.recall(owner, text)]
 
 
 @pytest.fixture
@@ -32,7 +31,7 @@ def test_an_edit_is_searchable_by_its_new_words_at_once(user):
     memory = services.add_memory(user, "Owns a bicycle").memory
     services.update_memory(user, memory.pk, text="Owns a sailboat named Aurora")
 
-    found = services.search_memories(user, "Aurora sailboat")
+    found = selectors.search_memories(user, "Aurora sailboat")
 
     assert [item.memory.pk for item in found][:1] == [memory.pk]
 
@@ -99,8 +98,8 @@ def test_different_users_may_remember_the_same_fact(user, other_user):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda owner, pk: services.get_memory(owner, pk),
-        lambda owner, pk: services.history_of(owner, pk),
+        lambda owner, pk: selectors.get_memory(owner, pk),
+        lambda owner, pk: selectors.history_of(owner, pk),
         lambda owner, pk: services.update_memory(owner, pk, text="hijacked"),
         lambda owner, pk: services.delete_memory(owner, pk),
         lambda owner, pk: services.undo_delete(owner, pk),
@@ -112,7 +111,7 @@ def test_different_users_may_remember_the_same_fact(user, other_user):
     ],
 )
 def test_another_users_memory_id_is_not_found(call, user, other_user, berlin):
-    with pytest.raises(services.MemoryNotFound):
+    with pytest.raises(selectors.MemoryNotFound):
         call(other_user, berlin.pk)
 
     berlin.refresh_from_db()
@@ -120,13 +119,13 @@ def test_another_users_memory_id_is_not_found(call, user, other_user, berlin):
 
 
 def test_a_malformed_memory_id_is_not_found(user):
-    with pytest.raises(services.MemoryNotFound):
-        services.get_memory(user, "not-a-uuid")
+    with pytest.raises(selectors.MemoryNotFound):
+        selectors.get_memory(user, "not-a-uuid")
 
 
 def test_search_and_recall_never_cross_owners(user, other_user, berlin):
-    assert services.search_memories(other_user, "Berlin") == []
-    assert services.recall(other_user, "Where do I live? Berlin?") == []
+    assert selectors.search_memories(other_user, "Berlin") == []
+    assert recall.recall(other_user, "Where do I live? Berlin?") == []
     assert services.delete_memories(other_user, [berlin.pk]) == 0
 
 
@@ -168,16 +167,17 @@ def test_saying_a_stale_memory_is_still_true_refreshes_it(user, settings):
     memory = services.add_memory(user, "Is renovating the kitchen", kind="task").memory
     Memory.objects.filter(pk=memory.pk).update(confirmed_at=timezone.now() - timedelta(days=40))
 
-    assert [m.pk for m in services.stale_memories(user)] == [memory.pk]
+    assert [m.pk for m in selectors.stale_memories(user)] == [memory.pk]
     services.confirm_memory(user, memory.pk)
-    assert services.stale_memories(user) == []
+    assert selectors.stale_memories(user) == []
 
 
-def test_deleting_the_account_deletes_its_memories_history_and_access_log(user):
-    conversation = Conversation.objects.create(owner=user)
-    answer = Message.objects.create(conversation=conversation, role="assistant", content="hi")
+def test_deleting_the_account_deletes_its_memories_history_and_access_log(
+    user, conversation, make_message
+):
+    answer = make_message(conversation, "hi", role="assistant")
     memory = services.add_memory(user, "Lives in Berlin").memory
-    services.record_use([services.RecalledMemory(memory, 1.0)], answer)
+    recall.record_use([selectors.RecalledMemory(memory, 1.0)], answer)
 
     user.delete()
 
@@ -203,42 +203,6 @@ def test_forgetting_by_description_deletes_the_matching_memory_only(user):
     forgotten = services.forget_matching(user, "that I like green tea")
 
     assert [m.text for m in forgotten] == ["Likes green tea"]
-    assert [m.text for m in services.memories_of(user).filter(status="active")] == [
+    assert [m.text for m in selectors.memories_of(user).filter(status="active")] == [
         "Lives in Berlin"
     ]
-
-
-def test_export_then_import_into_a_fresh_account_round_trips_and_skips_duplicates(
-    user, other_user, berlin
-):
-    services.add_memory(user, "Lives in Lisbon", kind="profile", slot="profile:home")
-    exported = services.export_memories(user)
-
-    first = services.import_memories(other_user, exported)
-    again = services.import_memories(other_user, exported)
-
-    assert (first.added, first.skipped) == (2, 0)
-    assert (again.added, again.skipped) == (0, 2)
-    statuses = dict(services.memories_of(other_user).values_list("text", "status"))
-    assert statuses == {"Lives in Berlin": "superseded", "Lives in Lisbon": "active"}
-
-
-def test_importing_something_that_is_not_an_export_says_so(user):
-    with pytest.raises(ValueError, match="not valid JSON"):
-        services.read_export_file(b"{nope")
-    with pytest.raises(ValueError, match="not a memory export"):
-        services.import_memories(user, {"memories": []})
-
-
-def test_a_malformed_entry_is_reported_and_the_rest_imported(user):
-    export = {
-        "format": services.EXPORT_FORMAT,
-        "memories": ["just a string", {"text": ""}, {"text": "Plays the cello"}],
-    }
-
-    result = services.import_memories(user, export)
-
-    assert result.added == 1
-    assert result.errors == ["memory 1: not an object", "memory 2: A memory needs some text."]
-    with pytest.raises(ValueError, match="must be a list"):
-        services.import_memories(user, {"format": services.EXPORT_FORMAT, "memories": {"a": 1}})

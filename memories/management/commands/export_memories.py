@@ -1,11 +1,12 @@
 """Write one user's memories, with their history, as the JSON the dashboard exports."""
 
-import json
+from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memories import services
+from memories import exports
 
 
 class Command(BaseCommand):
@@ -15,9 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("-o", "--output", help="File to write; stdout when left out.")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         owner = find_user(options["username"])
-        text = json.dumps(services.export_memories(owner), indent=2, ensure_ascii=False)
+        text = exports.as_json(exports.export_memories(owner))
         if options["output"]:
             with open(options["output"], "w", encoding="utf-8") as file:
                 file.write(text + "\n")
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             self.stdout.write(text)
 
 
-def find_user(username: str):
+def find_user(username: str) -> AbstractBaseUser:
     try:
         return get_user_model()._default_manager.get_by_natural_key(username)
     except get_user_model().DoesNotExist:
