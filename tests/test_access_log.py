@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from daphne.management.commands.runserver import Command as RunserverCommand
 
-from tests.e2e.conftest import _free_port, _wait_for_port
+from tests.processes import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TYPED = "my-secret-diagnosis"
@@ -19,7 +19,7 @@ TYPED = "my-secret-diagnosis"
 @pytest.fixture
 def daphne_access_log(tmp_path):
     """Production's server command, on a scratch SQLite file; yields the log it writes."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATA_DIR": str(tmp_path),
@@ -37,7 +37,7 @@ def daphne_access_log(tmp_path):
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_for_port(port, server)
+            wait_for_port(port, server)
             yield f"http://127.0.0.1:{port}", log_path
         finally:
             server.terminate()
