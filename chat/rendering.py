@@ -10,6 +10,7 @@ import nh3
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -26,6 +27,8 @@ MARKDOWN_LIMIT_CHARS = 100_000
 HIGHLIGHT_LIMIT_CHARS = 20_000
 HIGHLIGHT_STYLE = "default"
 ALIGNMENTS = ("left", "center", "right")
+# Below the parser's own limit (maxNesting, 20 in the CommonMark preset): a list opens two levels.
+DEEPEST_BLOCK_LEVEL = 16
 
 _formatter = HtmlFormatter(nowrap=True)
 
@@ -49,6 +52,17 @@ def _highlight_code(code: str, language: str, _attributes: str) -> str:
     )
 
 
+def _deep_content_as_text(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    """Past its nesting limit markdown-it drops the rest of the input; this keeps it, as text."""
+    if state.level < DEEPEST_BLOCK_LEVEL:
+        return False
+    token = state.push("text", "", 0)
+    token.content = state.getLines(start_line, end_line, state.blkIndent, False)
+    token.map = [start_line, end_line]
+    state.line = end_line
+    return True
+
+
 def _alignment_as_class(state: StateCore) -> None:
     """Column alignment as a class: the Content-Security-Policy forbids style attributes."""
     for token in state.tokens:
@@ -65,6 +79,7 @@ _markdown = (
     # send what it knows to that server. `![alt](url)` shows as a link the reader can follow.
     .disable("image")
 )
+_markdown.block.ruler.before("table", "deep_content_as_text", _deep_content_as_text)
 _markdown.core.ruler.push("alignment_as_class", _alignment_as_class)
 
 _LANGUAGE_CLASSES = {
