@@ -9,7 +9,10 @@ from django.urls import reverse
 from accounts.models import User
 from chat.models import Conversation, Message
 from chat.rendering import MARKDOWN_LIMIT_CHARS, highlight_css, render_answer_html
+from tests.chat.conftest import delta_text
 from tests.html_safety import XSS_PAYLOADS, executable_parts, parse
+from tests.upstream import Text
+from tests.websocket import frames_until_final, send_chat
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWER_TAGS = {
@@ -171,6 +174,30 @@ def test_right_to_left_and_emoji_text_comes_through_unchanged():
 
 def test_the_highlighting_stylesheet_matches_the_renderer():
     assert (ROOT / "static/css/pygments.css").read_text() == highlight_css()
+
+
+# The websocket
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_answer_streams_as_plain_text_and_its_final_frame_renders_the_markdown(
+    open_chat, upstream, conversation, user
+):
+    answer = f"**Tea** facts:\n\n{TABLE}\n\n{CODE}\n\n[x](javascript:alert(1))"
+    upstream.script(Text(answer))
+    socket = await open_chat(conversation.pk, user)
+
+    await send_chat(socket, "Compare tea and coffee")
+    frames = [frame async for frame in frames_until_final(socket)]
+
+    streamed = [text for text in map(delta_text, frames) if text is not None]
+    assert "".join(streamed) == answer
+    final = frames[-1]
+    for tag in ("strong", "table", "pre"):
+        assert tags_named(final, tag), tag
+    assert {"class": "language-python"} in tags_named(final, "code")
+    assert {"k", "nf"} <= {span.get("class") for span in tags_named(final, "span")}
+    assert executable_parts(final) == []
 
 
 # Pages
