@@ -33,7 +33,7 @@ DEEPEST_BLOCK_LEVEL = 16
 _formatter = HtmlFormatter(nowrap=True)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)
 def _lexer_named(language: str) -> Lexer | None:
     try:
         return get_lexer_by_name(language.lower())
@@ -114,8 +114,9 @@ def render_answer_html(text: str) -> SafeString:
     return mark_safe(_rendered(text))
 
 
-# Every page load renders every answer of the conversation again; most are unchanged.
-@lru_cache(maxsize=256)
+# Every page load renders every answer of the conversation again; most are unchanged. At most
+# 128 x (100 kB of Markdown + its HTML) stay in memory; a usual answer is a few kB.
+@lru_cache(maxsize=128)
 def _rendered(text: str) -> str:
     return _cleaner.clean(_markdown.render(text))
 
