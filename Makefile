@@ -37,4 +37,5 @@ bench: install
 	$(BIN)/python bench/locomo_retrieval.py
 	$(BIN)/python bench/retrieval_speed.py
 	$(BIN)/python bench/streaming_load.py
+	$(BIN)/python bench/markdown_render.py
 	$(BIN)/python bench/plots.py
