@@ -18,6 +18,27 @@ from django.conf import settings
 from config import upstream
 
 MEMORY_BLOCK = re.compile(r"<user_memories>(.*?)</user_memories>", re.DOTALL)
+# Asked for this phrase, the demo answers in Markdown, to show how answers render.
+MARKDOWN_DEMO_PHRASE = "markdown demo"
+MARKDOWN_DEMO = """## Markdown demo
+
+Answers render **Markdown**: *emphasis*, `inline code` and [links](https://example.com/).
+
+| Drink | Caffeine (mg) |
+|:------|--------------:|
+| Green tea | 30 |
+| Coffee | 95 |
+
+```python
+def greet(name: str) -> str:
+    return f"Hello, {name}!"
+```
+
+1. Lists
+2. and quotes:
+
+> Nothing here runs as code.
+"""
 _response_numbers = count(1)
 
 
@@ -59,6 +80,8 @@ def compose_reply(input_items: list[dict[str, Any]]) -> str:
                     for line in block.splitlines()
                     if line.startswith("- ")
                 )
+    if MARKDOWN_DEMO_PHRASE in user_text.lower():
+        return MARKDOWN_DEMO
     parts = [f"(Offline demo model.) You said: “{_shorten(user_text)}”."]
     if remembered:
         parts.append("From memory I know:")
