@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from chat import services
+from chat import selectors, services
 from chat.models import Conversation
 from memories import services as memory_services
 
@@ -83,8 +83,8 @@ def _render_conversation(
         "chat/conversation.html",
         {
             "conversation": conversation,
-            "conversations": services.conversations_of(request.user),
-            "chat_messages": services.messages_of(conversation),
+            "sidebar": selectors.sidebar_of(request.user),
+            "chat_messages": selectors.messages_with_tool_calls(conversation),
             "stale_memories": memory_services.stale_questions_for(conversation),
         },
         status=status,
