@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from accounts.models import User
-from chat.models import Conversation
+from chat.models import Conversation, Project
 from memories.index import cache as memory_index_cache
 from tests.upstream import ResponsesServer
 
@@ -60,6 +60,14 @@ def other_user(make_user) -> User:
 def make_conversation(db):
     def make(owner: User, **fields) -> Conversation:
         return Conversation.objects.create(owner=owner, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_project(db):
+    def make(owner: User, name: str = "Kitchen renovation", **fields) -> Project:
+        return Project.objects.create(owner=owner, name=name, **fields)
 
     return make
 
