@@ -29,7 +29,8 @@ def open_chat(connect) -> Callable[..., Awaitable[WebsocketCommunicator]]:
 
     async def open_socket(conversation_id: int, user: User) -> WebsocketCommunicator:
         socket = await connect(conversation_id, user)
-        connected, _ = await socket.connect()
+        # Generous: on a busy machine the first connection (sessions, ASGI app) can take seconds.
+        connected, _ = await socket.connect(timeout=10)
         assert connected
         return socket
 

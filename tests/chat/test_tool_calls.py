@@ -11,6 +11,7 @@ from chat.history import TOOL_OUTPUT_HISTORY_CHARS
 from chat.models import Message, ToolCall
 from tests.chat.conftest import run_turn
 from tests.upstream import FunctionCall, Text
+from tests.websocket import frames_until_final, send_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,6 +102,20 @@ async def test_another_conversations_tool_calls_never_reach_the_model(
     await run_turn(mine, "Hello again")
 
     assert function_items(upstream.responses_bodies()[-1]) == []
+
+
+async def test_the_finished_answer_arrives_with_its_tool_calls_listed(
+    open_chat, upstream, conversation, user
+):
+    # A tool we do not have: its error is recorded too, and nothing waits for the embedder.
+    upstream.script(FunctionCall("launch_rockets", "{}"), Text("I cannot do that."))
+    socket = await open_chat(conversation.pk, user)
+
+    await send_chat(socket, "Launch the rockets")
+    *_, final = [frame async for frame in frames_until_final(socket, seconds=30)]
+
+    assert '<details class="tool-calls">' in final
+    assert "1 tool call<" in final and "launch_rockets" in final
 
 
 def answer_with_tool_calls(conversation) -> Message:
