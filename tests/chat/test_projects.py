@@ -4,6 +4,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.urls import reverse
 
+from accounts.models import User
 from chat.models import Conversation, Message, Project
 from chat.turns import INSTRUCTIONS
 from memories import services as memory_services
@@ -343,3 +344,11 @@ async def test_a_chat_moved_out_of_its_project_loses_the_instructions_at_once(
     await run_turn(chat, "How tall is the door?")
 
     assert upstream.responses_bodies()[-1]["instructions"] == INSTRUCTIONS
+
+
+def test_the_admin_lists_projects_with_their_owner_and_state(client, theirs):
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+
+    page = client.get(reverse("admin:chat_project_changelist")).content.decode()
+
+    assert "Secret launch" in page and "mallory" in page and "Ticket" in page
