@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ class ToolCalled:
     arguments: dict[str, Any]
     output: str
     reusable: bool = False
+    duration_ms: float = 0.0
+    # Our tools and the runner report failures as a JSON object with an "error" key.
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,10 +157,16 @@ async def stream_reply(
             yield ReplyDone(current.completed.id, usage.input_tokens, usage.output_tokens)
             return
         for call in current.function_calls:
+            tool_started = time.perf_counter()
             arguments, output = await _run_tool_call(call, tools_by_name)
             tool = tools_by_name.get(call.name)
             yield ToolCalled(
-                call.name, arguments, output, reusable=tool is not None and tool.reusable
+                call.name,
+                arguments,
+                output,
+                reusable=tool is not None and tool.reusable,
+                duration_ms=(time.perf_counter() - tool_started) * 1000,
+                failed=_reports_error(output),
             )
             items.append(
                 {
@@ -227,6 +237,14 @@ async def _run_tool_call(call: Any, tools_by_name: dict[str, Tool]) -> tuple[dic
         # The model gets a plain failure to reason about; the traceback stays in our logs.
         logger.exception("tool %s failed", call.name)
         return arguments, json.dumps({"error": f"tool {call.name} failed"})
+
+
+def _reports_error(output: str) -> bool:
+    try:
+        parsed = json.loads(output)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(parsed, dict) and "error" in parsed
 
 
 def describe_upstream_error(error: Exception) -> str:

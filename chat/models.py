@@ -1,8 +1,70 @@
-"""Conversations and their messages."""
+"""Projects, their conversations, the conversations' messages and the tool calls of answers."""
+
+import json
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+PROJECT_NAME_MAX_LENGTH = 100
+PROJECT_INSTRUCTIONS_MAX_LENGTH = 4000
+
+
+class ProjectQuerySet(models.QuerySet):
+    def owned_by(self, owner: "User") -> "ProjectQuerySet":
+        return self.filter(owner=owner)
+
+
+class Project(models.Model):
+    """A piece of work the owner chats about over many conversations: a project or a ticket."""
+
+    class Kind(models.TextChoices):
+        PROJECT = "project", "Project"
+        TICKET = "ticket", "Ticket"
+
+    class MemoryMode(models.TextChoices):
+        SHARED = "shared", "Shared: also reads and writes your personal memories"
+        PROJECT_ONLY = "project_only", "Project only: keeps to this project's memories"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects"
+    )
+    name = models.CharField(max_length=PROJECT_NAME_MAX_LENGTH)
+    instructions = models.TextField(blank=True, max_length=PROJECT_INSTRUCTIONS_MAX_LENGTH)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PROJECT)
+    # Only tickets are opened and closed; a plain project stays open.
+    is_closed = models.BooleanField(default=False)
+    is_archived = models.BooleanField(default=False)
+    memory_mode = models.CharField(
+        max_length=16, choices=MemoryMode.choices, default=MemoryMode.SHARED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = [Lower("name"), "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "owner", Lower("name"), name="chat_project_name_unique_per_owner"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("chat:project", args=[self.pk])
+
+    @property
+    def is_ticket(self) -> bool:
+        return self.kind == self.Kind.TICKET
 
 
 class Conversation(models.Model):
@@ -10,6 +72,14 @@ class Conversation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
     )
     title = models.CharField(max_length=200, default="New chat")
+    # Deleting a project deletes its chats: its confirmation page lists them.
+    project = models.ForeignKey(
+        Project,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="conversations",
+    )
     # A temporary conversation neither reads nor writes memories.
     is_temporary = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -61,3 +131,25 @@ class Message(models.Model):
     @property
     def dom_id(self) -> str:
         return f"message-{self.pk}"
+
+
+class ToolCall(models.Model):
+    """One tool the model ran while writing an answer, kept so later turns know what was done."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="tool_calls")
+    name = models.CharField(max_length=200)
+    arguments = models.JSONField(default=dict, blank=True)
+    output = models.TextField(blank=True)
+    is_error = models.BooleanField(default=False)
+    duration_ms = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arguments_json(self) -> str:
+        return json.dumps(self.arguments, ensure_ascii=False)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 
-from chat import agent, services, tools
+from chat import agent, history, selectors, services, tool_calls, tools
 from chat.models import Conversation, Message
 from memories import recall, tasks
 from memories import services as memory_services
@@ -60,18 +60,25 @@ async def stream_answer(
         input_items, turn_tools = await database_sync_to_async(_prepare_request)(
             conversation, user_message, answer
         )
+        project_instructions = await database_sync_to_async(selectors.project_instructions)(
+            conversation
+        )
         async for event in agent.stream_reply(
-            instructions=INSTRUCTIONS, input_items=input_items, tools=turn_tools
+            instructions=INSTRUCTIONS + project_instructions,
+            input_items=input_items,
+            tools=turn_tools,
         ):
             if isinstance(event, agent.TextDelta):
                 if first_token_ms is None:
                     first_token_ms = (time.perf_counter() - started) * 1000
                 parts.append(event.text)
                 yield AnswerDelta(event.text)
-            elif isinstance(event, agent.ToolCalled) and event.reusable:
-                await database_sync_to_async(memory_services.remember_tool_result)(
-                    conversation, user_message, event.name, event.arguments, event.output
-                )
+            elif isinstance(event, agent.ToolCalled):
+                await database_sync_to_async(tool_calls.record_tool_call)(answer, event)
+                if event.reusable:
+                    await database_sync_to_async(memory_services.remember_tool_result)(
+                        conversation, user_message, event.name, event.arguments, event.output
+                    )
             elif isinstance(event, agent.ReplyDone):
                 message = await save(
                     Message.Status.COMPLETE,
@@ -103,7 +110,7 @@ def _prepare_request(
 
     Recalled memories are logged as used by `answer`.
     """
-    items = services.recent_turns(conversation, before=answer)
+    items = history.history_items(conversation, before=answer)
     memory = recall.retrieve_for_turn(conversation, user_message, answer)
     if not memory.enabled:
         return items, tools.general_tools()

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from accounts.http import AuthenticatedHttpRequest
-from chat import services
+from chat import selectors, services
 from chat.models import Conversation
 from memories import selectors as memory_selectors
 
@@ -84,8 +84,8 @@ def _render_conversation(
         "chat/conversation.html",
         {
             "conversation": conversation,
-            "conversations": services.conversations_of(request.user),
-            "chat_messages": services.messages_of(conversation),
+            "sidebar": selectors.sidebar_of(request.user),
+            "chat_messages": selectors.messages_with_tool_calls(conversation),
             "stale_memories": memory_selectors.stale_questions_for(conversation),
         },
         status=status,

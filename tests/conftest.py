@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from accounts.models import User
-from chat.models import Conversation, Message
+from chat.models import Conversation, Message, Project
 from memories import services as memory_services
 from memories.index import cache as memory_index_cache
 from memories.models import Memory
@@ -63,6 +63,14 @@ def other_user(make_user) -> User:
 def make_conversation(db):
     def make(owner: User, **fields) -> Conversation:
         return Conversation.objects.create(owner=owner, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_project(db):
+    def make(owner: User, name: str = "Kitchen renovation", **fields) -> Project:
+        return Project.objects.create(owner=owner, name=name, **fields)
 
     return make
 

@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import UUIDConverter
 
 from accounts.models import User
-from chat.models import Conversation, Message
+from chat.models import Conversation, Message, Project
 from memories.models import Memory, MemoryEvent
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -32,6 +32,10 @@ PUBLIC = {
 PAGES = {
     "chat:home",
     "chat:conversation",
+    "chat:project",
+    "chat:project_new",
+    "chat:project_edit",
+    "chat:project_delete",
     "memories:list",
     "memories:add",
     "memories:preview",
@@ -55,13 +59,17 @@ class Route:
     name: str
     converters: dict
 
-    def url(self, conversation: Conversation, answer: Message, memory: Memory) -> str:
+    def url(
+        self, conversation: Conversation, answer: Message, memory: Memory, project: Project
+    ) -> str:
         kwargs = {}
         for argument, converter in self.converters.items():
             if isinstance(converter, UUIDConverter):
                 kwargs[argument] = memory.pk
             elif argument == "message_id":
                 kwargs[argument] = answer.pk
+            elif self.name.startswith("chat:project"):
+                kwargs[argument] = project.pk
             else:
                 kwargs[argument] = conversation.pk
         return reverse(self.name, kwargs=kwargs)
@@ -89,11 +97,12 @@ PAGE_ROUTES = [route for route in PRIVATE if route.name in PAGES]
 
 
 @pytest.fixture
-def site(user: User, make_conversation, make_turn, make_memory) -> tuple:
+def site(user: User, make_conversation, make_turn, make_memory, make_project) -> tuple:
+    project = make_project(user, name="Garden")
     conversation = make_conversation(user)
     turn = make_turn(conversation, "I live in Lisbon", "Noted.")
     memory = make_memory(user, "Lives in Lisbon", source_message=turn.question)
-    return conversation, turn.answer, memory
+    return conversation, turn.answer, memory, project
 
 
 def _snapshot() -> tuple:
@@ -101,7 +110,8 @@ def _snapshot() -> tuple:
         sorted(Memory.objects.values_list("pk", "status", "text", "revision")),
         Message.objects.count(),
         MemoryEvent.objects.count(),
-        sorted(Conversation.objects.values_list("pk", "title")),
+        sorted(Conversation.objects.values_list("pk", "title", "project")),
+        sorted(Project.objects.values_list("pk", "name", "is_archived", "is_closed")),
         User.objects.count(),
     )
 
