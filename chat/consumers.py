@@ -56,7 +56,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             text = payload["message"]
             if not isinstance(text, str):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser goes.
             await self.send_error("That message could not be read; please send it again.")
             return
         try:

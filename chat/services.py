@@ -1,5 +1,7 @@
 """Conversations and turns: every read and change is scoped to the conversation's owner."""
 
+import re
+
 from django.conf import settings
 from django.db import transaction
 from django.http import Http404
@@ -9,10 +11,18 @@ from chat import agent
 from chat.models import Conversation, Message
 
 TITLE_LENGTH = 60
+# Half of a UTF-16 pair (what JSON.stringify sends for a broken emoji) cannot be stored as UTF-8.
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class TurnRejected(Exception):
     """The message cannot start a turn; the text says why, for the person who sent it."""
+
+
+def storable_text(text: str) -> str:
+    """`text` as both databases can store it: NUL bytes, which PostgreSQL refuses and no one
+    can see, are dropped; lone surrogates become the replacement character."""
+    return LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
 def conversations_of(owner) -> list[Conversation]:
@@ -40,7 +50,7 @@ def create_conversation(owner, *, is_temporary: bool = False) -> Conversation:
 
 
 def rename_conversation(conversation: Conversation, title: str) -> Conversation:
-    title = " ".join(title.split())[:200]
+    title = " ".join(storable_text(title).split())[:200]
     if not title:
         raise ValueError("A title cannot be empty.")
     conversation.title = title
@@ -61,7 +71,7 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
 
     The user's message is saved even when it is rejected, so nothing typed is ever lost.
     """
-    text = text.strip()
+    text = storable_text(text).strip()
     if not text:
         raise TurnRejected("Type a message first.")
     limit = settings.CHAT_MAX_MESSAGE_CHARS
@@ -124,7 +134,7 @@ def finish_answer(
     output_tokens: int | None = None,
     time_to_first_token_ms: float | None = None,
 ) -> Message:
-    message.content = content
+    message.content = storable_text(content)
     message.status = status
     message.error = error
     message.upstream_response_id = response_id

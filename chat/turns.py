@@ -66,8 +66,9 @@ async def stream_answer(
             if isinstance(event, agent.TextDelta):
                 if first_token_ms is None:
                     first_token_ms = (time.perf_counter() - started) * 1000
-                parts.append(event.text)
-                yield AnswerDelta(event.text)
+                text = services.storable_text(event.text)
+                parts.append(text)
+                yield AnswerDelta(text)
             elif isinstance(event, agent.ToolCalled) and event.reusable:
                 await database_sync_to_async(memory_pipeline.remember_tool_result)(
                     conversation, answer, event.name, event.arguments, event.output

@@ -26,7 +26,8 @@ def open_chat(connect) -> Callable[..., Awaitable[WebsocketCommunicator]]:
 
     async def open_socket(conversation_id: int, user: User) -> WebsocketCommunicator:
         socket = await connect(conversation_id, user)
-        connected, _ = await socket.connect()
+        # The first connection of a run imports the ASGI application: give it time.
+        connected, _ = await socket.connect(timeout=10)
         assert connected
         return socket
 
