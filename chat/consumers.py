@@ -3,7 +3,9 @@
 import asyncio
 import json
 import logging
+from importlib import import_module
 
+from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -51,6 +53,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not hasattr(self, "conversation"):
             return
+        if not await self.session_is_current():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         try:
             payload = json.loads(text_data or "")
             text = payload["message"]
@@ -90,6 +95,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 for update in batch:
                     if isinstance(update, turns.AnswerFinished):
                         await self.send(text_data=await self.render_answer(update.message))
+
+    async def session_is_current(self) -> bool:
+        """Whether the session that opened the socket still signs its user in.
+
+        Read afresh from the session store on each message, because the scope keeps the session
+        as it was at connect: logging out, a password change and deactivation all end it here.
+        """
+        session_store = import_module(settings.SESSION_ENGINE).SessionStore
+        session = session_store(self.scope["session"].session_key)
+        return (await get_user({"session": session})).pk == self.scope["user"].pk
 
     async def send_error(self, text: str) -> None:
         await self.send(
