@@ -92,7 +92,6 @@ async def test_item2_socket_is_closed_after_a_password_change_elsewhere(
     await assert_closed_as_signed_out(socket, upstream, conversation)
 
 
-
 async def test_item2_socket_is_closed_after_the_account_is_deactivated(
     signed_in_socket, upstream, conversation, user
 ):
