@@ -83,18 +83,39 @@ class ChatConsumer(AsyncWebsocketConsumer):
         task.add_done_callback(self.answer_tasks.discard)
 
     async def answer(self, user_message: Message, answer: Message) -> None:
-        async with self.turn_lock:
-            updates = turns.stream_answer(self.conversation, user_message, answer)
-            async for batch in batched(updates, settings.CHAT_STREAM_FLUSH_SECONDS):
-                text = "".join(u.text for u in batch if isinstance(u, turns.AnswerDelta))
-                if text:
-                    await self.send(
-                        text_data=f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">'
-                        f"{escape(text)}</span>"
-                    )
-                for update in batch:
-                    if isinstance(update, turns.AnswerFinished):
-                        await self.send(text_data=await self.render_answer(update.message))
+        try:
+            async with self.turn_lock:
+                await self.send_answer(user_message, answer)
+        except asyncio.CancelledError:
+            # The socket closed. An answer still queued behind the lock never reached
+            # stream_answer, which saves its own however it ends: end it here or it streams
+            # forever. Shielded, because this task is the one being cancelled.
+            await asyncio.shield(
+                database_sync_to_async(services.end_unfinished_answer)(
+                    answer, services.ANSWER_INTERRUPTED
+                )
+            )
+            raise
+        except Exception:
+            # Whatever broke, the page must stop showing the answer as typing.
+            logger.exception("The answer %s failed", answer.pk)
+            message = await database_sync_to_async(services.end_unfinished_answer)(
+                answer, services.ANSWER_FAILED
+            )
+            await self.send(text_data=await self.render_answer(message))
+
+    async def send_answer(self, user_message: Message, answer: Message) -> None:
+        updates = turns.stream_answer(self.conversation, user_message, answer)
+        async for batch in batched(updates, settings.CHAT_STREAM_FLUSH_SECONDS):
+            text = "".join(u.text for u in batch if isinstance(u, turns.AnswerDelta))
+            if text:
+                await self.send(
+                    text_data=f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">'
+                    f"{escape(text)}</span>"
+                )
+            for update in batch:
+                if isinstance(update, turns.AnswerFinished):
+                    await self.send(text_data=await self.render_answer(update.message))
 
     async def session_is_current(self) -> bool:
         """Whether the session that opened the socket still signs its user in.

@@ -11,6 +11,8 @@ from chat import agent
 from chat.models import Conversation, Message
 
 TITLE_LENGTH = 60
+ANSWER_INTERRUPTED = "The answer was interrupted."
+ANSWER_FAILED = "Something went wrong while answering. Please send your message again."
 # Half of a UTF-16 pair (what JSON.stringify sends for a broken emoji) cannot be stored as UTF-8.
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -143,3 +145,15 @@ def finish_answer(
     message.time_to_first_token_ms = time_to_first_token_ms
     message.save()
     return message
+
+
+def end_unfinished_answer(answer: Message, error: str) -> Message:
+    """End `answer` as incomplete with `error`, unless its stream already ended it.
+
+    Returns the answer as saved.
+    """
+    Message.objects.filter(pk=answer.pk, status=Message.Status.STREAMING).update(
+        status=Message.Status.INCOMPLETE, error=error
+    )
+    answer.refresh_from_db()
+    return answer

@@ -92,9 +92,7 @@ async def stream_answer(
         if not finished:
             # Cancelled or crashed mid-stream: keep what arrived. Shielded, because the task
             # running us is being cancelled and the save must still reach the database.
-            await asyncio.shield(
-                save(Message.Status.INCOMPLETE, error="The answer was interrupted.")
-            )
+            await asyncio.shield(save(Message.Status.INCOMPLETE, error=services.ANSWER_INTERRUPTED))
 
 
 def _prepare_request(

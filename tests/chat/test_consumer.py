@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def receive_all(socket) -> list[str]:
-    return [frame async for frame in frames_until_final(socket, seconds=10)]
+    return [frame async for frame in frames_until_final(socket)]
 
 
 async def saved_messages(conversation) -> list[Message]:
@@ -143,7 +143,7 @@ async def test_deltas_arrive_in_order_batched_by_the_flush_interval(
 
     await send_chat(socket, "Count for me")
     arrivals: list[tuple[float, str]] = []
-    async for frame in frames_until_final(socket, seconds=10):
+    async for frame in frames_until_final(socket):
         text = delta_text(frame)
         if text is not None:
             arrivals.append((time.monotonic(), text))
