@@ -1,8 +1,11 @@
 """Conversations and turns: every read and change is scoped to the conversation's owner."""
 
 import re
+from datetime import timedelta
+from typing import NoReturn
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -78,38 +81,71 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
         raise TurnRejected("Type a message first.")
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
-        # Kept out of the turn's transaction, so raising TurnRejected does not roll it back.
-        rejected = Message.objects.create(
-            conversation=conversation,
-            role=Message.Role.USER,
-            content=text,
-            status=Message.Status.ERROR,
-            error=(
-                f"This message is {len(text):,} characters long; the limit is {limit:,}. "
-                "It was saved but not sent to the model."
-            ),
+        _reject(
+            conversation,
+            text,
+            f"This message is {len(text):,} characters long; the limit is {limit:,}. "
+            "It was saved but not sent to the model.",
         )
-        raise TurnRejected(rejected.error)
     with transaction.atomic():
-        user_message = Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, content=text
-        )
-        assistant_message = Message.objects.create(
-            conversation=conversation,
-            role=Message.Role.ASSISTANT,
-            status=Message.Status.STREAMING,
-            model_name=agent.model_name(),
-        )
-        if (
-            conversation.title in ("New chat", "Temporary chat")
-            and not conversation.messages.filter(role=Message.Role.USER)
-            .exclude(pk=user_message.pk)
-            .exists()
-        ):
-            conversation.title = " ".join(text.split())[:TITLE_LENGTH]
-        conversation.updated_at = timezone.now()
-        conversation.save(update_fields=["title", "updated_at"])
+        # One turn at a time per user (a row lock on PostgreSQL, SQLite's write lock), so
+        # messages sent on several sockets at once cannot all slip under the limit.
+        list(get_user_model().objects.select_for_update().filter(pk=conversation.owner_id))
+        if _turns_in_last_minute(conversation.owner_id) < settings.CHAT_TURNS_PER_MINUTE:
+            return _save_turn(conversation, text)
+    _reject(
+        conversation,
+        text,
+        f"You can send at most {settings.CHAT_TURNS_PER_MINUTE} messages a minute. "
+        "This one was saved but not sent to the model; send it again in a moment.",
+    )
+
+
+def _save_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
+    user_message = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, content=text
+    )
+    assistant_message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+        model_name=agent.model_name(),
+    )
+    if (
+        conversation.title in ("New chat", "Temporary chat")
+        and not conversation.messages.filter(role=Message.Role.USER)
+        .exclude(pk=user_message.pk)
+        .exists()
+    ):
+        conversation.title = " ".join(text.split())[:TITLE_LENGTH]
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=["title", "updated_at"])
     return user_message, assistant_message
+
+
+def _reject(conversation: Conversation, text: str, error: str) -> NoReturn:
+    # Outside the turn's transaction, so raising TurnRejected does not roll the message back.
+    Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.USER,
+        content=text,
+        status=Message.Status.ERROR,
+        error=error,
+    )
+    raise TurnRejected(error)
+
+
+def _turns_in_last_minute(owner_id: int) -> int:
+    """Turns the owner started in the last 60 seconds, in any of their conversations."""
+    return (
+        Message.objects.filter(
+            conversation__owner_id=owner_id,
+            role=Message.Role.USER,
+            created_at__gte=timezone.now() - timedelta(minutes=1),
+        )
+        .exclude(status=Message.Status.ERROR)
+        .count()
+    )
 
 
 def recent_turns(conversation: Conversation, before: Message) -> list[dict]:

@@ -135,6 +135,8 @@ OPENAI_MODEL = env("OPENAI_MODEL", default="gpt-4.1-mini")
 OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=60.0)
 CHAT_HISTORY_TURNS = env.int("CHAT_HISTORY_TURNS", default=12)
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=8000)
+# Turns one user may start in any minute, over all their conversations; more are saved, not sent.
+CHAT_TURNS_PER_MINUTE = env.int("CHAT_TURNS_PER_MINUTE", default=20)
 CHAT_TOOL_ROUNDS = env.int("CHAT_TOOL_ROUNDS", default=4)
 # At most this many HTML swaps a second reach the browser while a reply streams.
 CHAT_STREAM_FLUSH_SECONDS = env.float("CHAT_STREAM_FLUSH_SECONDS", default=0.05)
