@@ -12,8 +12,14 @@ from django.utils import timezone
 
 from chat import agent
 from chat.models import Conversation, Message
+from memories.services import estimate_tokens
 
 TITLE_LENGTH = 60
+# An older message is left out of the history rather than cut to fewer tokens than this.
+HISTORY_MIN_TOKENS = 50
+HISTORY_CUT_NOTE = "[The rest of this message was cut here.]"
+# As estimate_tokens counts them.
+CHARS_PER_TOKEN = 4
 ANSWER_INTERRUPTED = "The answer was interrupted."
 ANSWER_FAILED = "Something went wrong while answering. Please send your message again."
 # Half of a UTF-16 pair (what JSON.stringify sends for a broken emoji) cannot be stored as UTF-8.
@@ -81,11 +87,13 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
         raise TurnRejected("Type a message first.")
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
+        # Only what the error names is kept: storing any length a socket accepts would let one
+        # message fill the database and every page that shows it.
         _reject(
             conversation,
-            text,
+            text[:limit],
             f"This message is {len(text):,} characters long; the limit is {limit:,}. "
-            "It was saved but not sent to the model.",
+            f"Only its first {limit:,} characters were saved, and it was not sent to the model.",
         )
     with transaction.atomic():
         # One turn at a time per user (a row lock on PostgreSQL, SQLite's write lock), so
@@ -149,16 +157,38 @@ def _turns_in_last_minute(owner_id: int) -> int:
 
 
 def recent_turns(conversation: Conversation, before: Message) -> list[dict]:
-    """The conversation's latest turns as Responses API input, oldest first."""
-    limit = settings.CHAT_HISTORY_TURNS
-    messages = list(
+    """The conversation's latest turns as Responses API input, oldest first.
+
+    At most CHAT_HISTORY_TURNS messages and about CHAT_HISTORY_TOKENS tokens, filled from the
+    newest: the newest message goes whole; an older one is cut to what is left of the budget,
+    and to a quarter of it at most, so one long answer cannot crowd out the turns around it.
+    """
+    messages = (
         conversation.messages.filter(pk__lt=before.pk)
         .exclude(status__in=[Message.Status.ERROR, Message.Status.STREAMING])
         .exclude(content="")
-        .order_by("-created_at", "-id")[:limit]
+        .order_by("-created_at", "-id")[: settings.CHAT_HISTORY_TURNS]
     )
-    messages.reverse()
-    return [{"role": message.role, "content": message.content} for message in messages]
+    budget = settings.CHAT_HISTORY_TOKENS
+    items: list[dict] = []
+    for message in messages:
+        content = message.content
+        if items:
+            allowance = min(budget, settings.CHAT_HISTORY_TOKENS // 4)
+            if allowance < HISTORY_MIN_TOKENS:
+                break
+            content = _cut_to_tokens(content, allowance)
+        budget -= estimate_tokens(content)
+        items.append({"role": message.role, "content": content})
+    items.reverse()
+    return items
+
+
+def _cut_to_tokens(text: str, tokens: int) -> str:
+    if estimate_tokens(text) <= tokens:
+        return text
+    keep = max(0, tokens * CHARS_PER_TOKEN - len(HISTORY_CUT_NOTE) - 1)
+    return f"{text[:keep]}\n{HISTORY_CUT_NOTE}"
 
 
 def finish_answer(

@@ -99,7 +99,7 @@ async def test_empty_message_gets_an_error_frame_and_nothing_is_saved(
     assert upstream.responses_bodies() == []
 
 
-async def test_too_long_message_is_saved_as_error_and_not_sent(
+async def test_too_long_message_is_saved_cut_to_the_limit_as_error_and_not_sent(
     open_chat, upstream, conversation, user, settings
 ):
     settings.CHAT_MAX_MESSAGE_CHARS = 20
@@ -109,7 +109,7 @@ async def test_too_long_message_is_saved_as_error_and_not_sent(
     frame = await socket.receive_from()
 
     (message,) = await saved_messages(conversation)
-    assert (message.role, message.content, message.status) == ("user", "x" * 21, "error")
+    assert (message.role, message.content, message.status) == ("user", "x" * 20, "error")
     assert "the limit is 20" in message.error
     assert 'id="socket-errors"' in frame
     assert "the limit is 20" in frame
