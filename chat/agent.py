@@ -231,6 +231,12 @@ async def _response_events(
             yield event
 
 
+INCOMPLETE_REASONS = {
+    "max_output_tokens": "The model stopped before finishing: it reached its length limit.",
+    "content_filter": "The model stopped before finishing: its content filter stopped it.",
+}
+
+
 def _record_event(event: Any, current: _Round) -> None:
     if event.type == "response.output_item.done" and event.item.type == "function_call":
         current.function_calls.append(event.item)
@@ -248,12 +254,6 @@ def _record_event(event: Any, current: _Round) -> None:
     elif event.type == "error":
         logger.warning("The model server reported an error (code %s)", _loggable(event.code))
         current.failure = UPSTREAM_ERROR
-
-
-INCOMPLETE_REASONS = {
-    "max_output_tokens": "The model stopped before finishing: it reached its length limit.",
-    "content_filter": "The model stopped before finishing: its content filter stopped it.",
-}
 
 
 async def _run_tool_call(call: Any, tools_by_name: dict[str, Tool]) -> tuple[dict[str, Any], str]:
