@@ -21,6 +21,8 @@ from config import upstream
 logger = logging.getLogger(__name__)
 
 BROKEN_STREAM = "The connection to the model server broke while it was answering."
+UNREADABLE_STREAM = "The model server sent an answer we could not read."
+UPSTREAM_ERROR = "The model server reported an error while answering."
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,18 @@ async def stream_reply(
                 else:
                     _record_event(event, current)
         except openai.APIError as error:
+            log_upstream_error(error)
             if current.started and isinstance(error, openai.APIConnectionError):
                 yield ReplyFailed(BROKEN_STREAM)
             else:
                 yield ReplyFailed(describe_upstream_error(error))
+            return
+        except Exception as error:
+            # Whatever else the SDK raises on a malformed stream (invalid JSON in a data line
+            # is a JSONDecodeError, not an APIError), the user must still be told. Only the
+            # exception's class is logged: its text may quote the stream.
+            logger.warning("The model server's stream could not be read (%s)", type(error).__name__)
+            yield ReplyFailed(UNREADABLE_STREAM)
             return
 
         if current.failure is not None:
@@ -204,6 +214,12 @@ async def _response_events(
             yield event
 
 
+INCOMPLETE_REASONS = {
+    "max_output_tokens": "The model stopped before finishing: it reached its length limit.",
+    "content_filter": "The model stopped before finishing: its content filter stopped it.",
+}
+
+
 def _record_event(event: Any, current: _Round) -> None:
     if event.type == "response.output_item.done" and event.item.type == "function_call":
         current.function_calls.append(event.item)
@@ -211,14 +227,16 @@ def _record_event(event: Any, current: _Round) -> None:
         current.completed = event.response
     elif event.type == "response.failed":
         error = event.response.error
-        detail = error.message if error is not None else "no reason given"
-        current.failure = f"The model failed to answer: {detail}"
+        logger.warning("The model failed to answer (code %s)", _loggable(error and error.code))
+        current.failure = "The model failed to answer."
     elif event.type == "response.incomplete":
         details = event.response.incomplete_details
-        reason = details.reason if details is not None else "unknown reason"
-        current.failure = f"The model stopped before finishing ({reason})."
+        reason = details.reason if details is not None else None
+        logger.warning("The model stopped before finishing (reason %s)", _loggable(reason))
+        current.failure = INCOMPLETE_REASONS.get(reason, "The model stopped before finishing.")
     elif event.type == "error":
-        current.failure = f"The model server reported an error: {event.message}"
+        logger.warning("The model server reported an error (code %s)", _loggable(event.code))
+        current.failure = UPSTREAM_ERROR
 
 
 async def _run_tool_call(call: Any, tools_by_name: dict[str, Tool]) -> tuple[dict[str, Any], str]:
@@ -248,7 +266,8 @@ def _reports_error(output: str) -> bool:
 
 
 def describe_upstream_error(error: Exception) -> str:
-    """A message for the chat that says what went wrong upstream, without leaking secrets."""
+    """A message of ours for the chat. The upstream's own text never goes into it: an error
+    body can carry anything, a key or the user's words included."""
     if isinstance(error, openai.AuthenticationError):
         return "The model server rejected our credentials (401). Check OPENAI_API_KEY."
     if isinstance(error, openai.PermissionDeniedError):
@@ -258,7 +277,9 @@ def describe_upstream_error(error: Exception) -> str:
     if isinstance(error, openai.RateLimitError):
         return "The model server is rate limiting us (429). Please try again in a moment."
     if isinstance(error, openai.BadRequestError):
-        return f"The model server rejected the request (400): {_error_message(error)}"
+        if error.code == "context_length_exceeded":
+            return "The conversation is too long for the model (400). Start a new chat."
+        return "The model server rejected the request (400)."
     if isinstance(error, openai.InternalServerError):
         return f"The model server had an internal error ({error.status_code}). Please try again."
     if isinstance(error, openai.APIStatusError):
@@ -268,14 +289,26 @@ def describe_upstream_error(error: Exception) -> str:
     if isinstance(error, openai.APIConnectionError):
         return "Could not reach the model server."
     if isinstance(error, openai.APIError):
-        return f"The model server reported an error: {_error_message(error)}"
+        return UPSTREAM_ERROR
     return BROKEN_STREAM
 
 
-def _error_message(error: openai.APIError) -> str:
-    body = error.body
-    if isinstance(body, dict):
-        message = body.get("message") or (body.get("error") or {}).get("message")
-        if message:
-            return str(message)
-    return error.message
+def log_upstream_error(error: openai.APIError) -> None:
+    """Log what an operator needs to look the failure up (status, type, code, request id),
+    never the upstream's message, which may quote a key or the user's text."""
+    status = error.status_code if isinstance(error, openai.APIStatusError) else None
+    request_id = error.request_id if isinstance(error, openai.APIStatusError) else None
+    logger.warning(
+        "Model server error %s: status %s, type %s, code %s, request id %s",
+        type(error).__name__,
+        status,
+        _loggable(error.type),
+        _loggable(error.code),
+        _loggable(request_id),
+    )
+
+
+def _loggable(identifier: object) -> str | None:
+    """An upstream identifier (an error code, a request id) cut short: they are meant to be
+    short words, and a hostile server could put anything in them."""
+    return None if identifier is None else str(identifier)[:64]

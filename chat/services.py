@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING, NoReturn
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -16,6 +19,10 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 TITLE_LENGTH = 60
+ANSWER_INTERRUPTED = "The answer was interrupted."
+ANSWER_FAILED = "Something went wrong while answering. Please send your message again."
+# Half of a UTF-16 pair (what JSON.stringify sends for a broken emoji) cannot be stored as UTF-8.
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class TurnRejected(Exception):
@@ -24,6 +31,12 @@ class TurnRejected(Exception):
 
 class InvalidTitle(Exception):
     """The conversation cannot take that title; the text says why."""
+
+
+def storable_text(text: str) -> str:
+    """`text` as both databases can store it: NUL bytes, which PostgreSQL refuses and no one
+    can see, are dropped; lone surrogates become the replacement character."""
+    return LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
 def conversations_of(owner: User) -> list[Conversation]:
@@ -51,7 +64,7 @@ def create_conversation(owner: User, *, is_temporary: bool = False) -> Conversat
 
 
 def rename_conversation(conversation: Conversation, title: str) -> Conversation:
-    title = " ".join(title.split())[:200]
+    title = " ".join(storable_text(title).split())[:200]
     if not title:
         raise InvalidTitle("A title cannot be empty.")
     conversation.title = title
@@ -72,56 +85,78 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
 
     The user's message is saved even when it is rejected, so nothing typed is ever lost.
     """
-    text = text.strip()
+    text = storable_text(text).strip()
     if not text:
         raise TurnRejected("Type a message first.")
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
-        # Kept out of the turn's transaction, so raising TurnRejected does not roll it back.
-        rejected = Message.objects.create(
-            conversation=conversation,
-            role=Message.Role.USER,
-            content=text,
-            status=Message.Status.ERROR,
-            error=(
-                f"This message is {len(text):,} characters long; the limit is {limit:,}. "
-                "It was saved but not sent to the model."
-            ),
+        # Only what the error names is kept: storing any length a socket accepts would let one
+        # message fill the database and every page that shows it.
+        _reject(
+            conversation,
+            text[:limit],
+            f"This message is {len(text):,} characters long; the limit is {limit:,}. "
+            f"Only its first {limit:,} characters were saved, and it was not sent to the model.",
         )
-        raise TurnRejected(rejected.error)
     with transaction.atomic():
-        user_message = Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, content=text
-        )
-        assistant_message = Message.objects.create(
-            conversation=conversation,
-            role=Message.Role.ASSISTANT,
-            status=Message.Status.STREAMING,
-            model_name=upstream.model_name(),
-        )
-        if (
-            conversation.title in ("New chat", "Temporary chat")
-            and not conversation.messages.filter(role=Message.Role.USER)
-            .exclude(pk=user_message.pk)
-            .exists()
-        ):
-            conversation.title = " ".join(text.split())[:TITLE_LENGTH]
-        conversation.updated_at = timezone.now()
-        conversation.save(update_fields=["title", "updated_at"])
+        # One turn at a time per user (a row lock on PostgreSQL, SQLite's write lock), so
+        # messages sent on several sockets at once cannot all slip under the limit.
+        list(get_user_model().objects.select_for_update().filter(pk=conversation.owner_id))
+        if _turns_in_last_minute(conversation.owner_id) < settings.CHAT_TURNS_PER_MINUTE:
+            return _save_turn(conversation, text)
+    _reject(
+        conversation,
+        text,
+        f"You can send at most {settings.CHAT_TURNS_PER_MINUTE} messages a minute. "
+        "This one was saved but not sent to the model; send it again in a moment.",
+    )
+
+
+def _save_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
+    user_message = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, content=text
+    )
+    assistant_message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+        model_name=upstream.model_name(),
+    )
+    if (
+        conversation.title in ("New chat", "Temporary chat")
+        and not conversation.messages.filter(role=Message.Role.USER)
+        .exclude(pk=user_message.pk)
+        .exists()
+    ):
+        conversation.title = " ".join(text.split())[:TITLE_LENGTH]
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=["title", "updated_at"])
     return user_message, assistant_message
 
 
-def recent_turns(conversation: Conversation, before: Message) -> list[dict]:
-    """The conversation's latest turns as Responses API input, oldest first."""
-    limit = settings.CHAT_HISTORY_TURNS
-    messages = list(
-        conversation.messages.filter(pk__lt=before.pk)
-        .exclude(status__in=[Message.Status.ERROR, Message.Status.STREAMING])
-        .exclude(content="")
-        .order_by("-created_at", "-id")[:limit]
+def _reject(conversation: Conversation, text: str, error: str) -> NoReturn:
+    # Outside the turn's transaction, so raising TurnRejected does not roll the message back.
+    Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.USER,
+        content=text,
+        status=Message.Status.ERROR,
+        error=error,
     )
-    messages.reverse()
-    return [{"role": message.role, "content": message.content} for message in messages]
+    raise TurnRejected(error)
+
+
+def _turns_in_last_minute(owner_id: int) -> int:
+    """Turns the owner started in the last 60 seconds, in any of their conversations."""
+    return (
+        Message.objects.filter(
+            conversation__owner_id=owner_id,
+            role=Message.Role.USER,
+            created_at__gte=timezone.now() - timedelta(minutes=1),
+        )
+        .exclude(status=Message.Status.ERROR)
+        .count()
+    )
 
 
 def finish_answer(
@@ -135,7 +170,7 @@ def finish_answer(
     output_tokens: int | None = None,
     time_to_first_token_ms: float | None = None,
 ) -> Message:
-    message.content = content
+    message.content = storable_text(content)
     message.status = status
     message.error = error
     message.upstream_response_id = response_id
@@ -144,3 +179,15 @@ def finish_answer(
     message.time_to_first_token_ms = time_to_first_token_ms
     message.save()
     return message
+
+
+def end_unfinished_answer(answer: Message, error: str) -> Message:
+    """End `answer` as incomplete with `error`, unless its stream already ended it.
+
+    Returns the answer as saved.
+    """
+    Message.objects.filter(pk=answer.pk, status=Message.Status.STREAMING).update(
+        status=Message.Status.INCOMPLETE, error=error
+    )
+    answer.refresh_from_db()
+    return answer

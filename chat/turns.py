@@ -1,11 +1,13 @@
 """One chat turn, end to end: recall memories, stream the answer, save it, schedule extraction."""
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from chat import agent, history, selectors, services, tool_calls, tools
 from chat.models import Conversation, Message
@@ -56,6 +58,7 @@ async def stream_answer(
             **fields,
         )
 
+    room = settings.CHAT_MAX_ANSWER_CHARS
     try:
         input_items, turn_tools = await database_sync_to_async(_prepare_request)(
             conversation, user_message, answer
@@ -63,44 +66,56 @@ async def stream_answer(
         project_instructions = await database_sync_to_async(selectors.project_instructions)(
             conversation
         )
-        async for event in agent.stream_reply(
+        replies = agent.stream_reply(
             instructions=INSTRUCTIONS + project_instructions,
             input_items=input_items,
             tools=turn_tools,
-        ):
-            if isinstance(event, agent.TextDelta):
-                if first_token_ms is None:
-                    first_token_ms = (time.perf_counter() - started) * 1000
-                parts.append(event.text)
-                yield AnswerDelta(event.text)
-            elif isinstance(event, agent.ToolCalled):
-                await database_sync_to_async(tool_calls.record_tool_call)(answer, event)
-                if event.reusable:
-                    await database_sync_to_async(memory_services.remember_tool_result)(
-                        conversation, user_message, event.name, event.arguments, event.output
+        )
+        # Closed on leaving, so cutting an answer short also ends its upstream request.
+        async with contextlib.aclosing(replies):
+            async for event in replies:
+                if isinstance(event, agent.TextDelta):
+                    if first_token_ms is None:
+                        first_token_ms = (time.perf_counter() - started) * 1000
+                    text = services.storable_text(event.text)[:room]
+                    room -= len(text)
+                    parts.append(text)
+                    yield AnswerDelta(text)
+                    if room == 0:
+                        message = await save(
+                            Message.Status.INCOMPLETE,
+                            error=f"This answer reached the length limit of "
+                            f"{settings.CHAT_MAX_ANSWER_CHARS:,} characters and was cut there.",
+                        )
+                        finished = True
+                        yield AnswerFinished(message)
+                        return
+                elif isinstance(event, agent.ToolCalled):
+                    await database_sync_to_async(tool_calls.record_tool_call)(answer, event)
+                    if event.reusable:
+                        await database_sync_to_async(memory_services.remember_tool_result)(
+                            conversation, user_message, event.name, event.arguments, event.output
+                        )
+                elif isinstance(event, agent.ReplyDone):
+                    message = await save(
+                        Message.Status.COMPLETE,
+                        response_id=event.response_id,
+                        input_tokens=event.input_tokens,
+                        output_tokens=event.output_tokens,
                     )
-            elif isinstance(event, agent.ReplyDone):
-                message = await save(
-                    Message.Status.COMPLETE,
-                    response_id=event.response_id,
-                    input_tokens=event.input_tokens,
-                    output_tokens=event.output_tokens,
-                )
-                finished = True
-                yield AnswerFinished(message)
-                await database_sync_to_async(tasks.schedule_extraction)(message)
-            elif isinstance(event, agent.ReplyFailed):
-                status = Message.Status.INCOMPLETE if parts else Message.Status.ERROR
-                message = await save(status, error=event.message)
-                finished = True
-                yield AnswerFinished(message)
+                    finished = True
+                    yield AnswerFinished(message)
+                    await database_sync_to_async(tasks.schedule_extraction)(message)
+                elif isinstance(event, agent.ReplyFailed):
+                    status = Message.Status.INCOMPLETE if parts else Message.Status.ERROR
+                    message = await save(status, error=event.message)
+                    finished = True
+                    yield AnswerFinished(message)
     finally:
         if not finished:
             # Cancelled or crashed mid-stream: keep what arrived. Shielded, because the task
             # running us is being cancelled and the save must still reach the database.
-            await asyncio.shield(
-                save(Message.Status.INCOMPLETE, error="The answer was interrupted.")
-            )
+            await asyncio.shield(save(Message.Status.INCOMPLETE, error=services.ANSWER_INTERRUPTED))
 
 
 def _prepare_request(

@@ -9,9 +9,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 import chat.routing  # noqa: E402
+from config.websocket_origins import SameOriginValidator  # noqa: E402
 from memories import embeddings  # noqa: E402
 
 # Load the embedding model now, off the event loop, rather than on the first user's turn.
@@ -20,7 +20,7 @@ embeddings.warm_up_in_background()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginValidator(
             AuthMiddlewareStack(URLRouter(chat.routing.websocket_urlpatterns))
         ),
     }

@@ -200,7 +200,13 @@ OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
 OPENAI_MODEL = env("OPENAI_MODEL", default="gpt-4.1-mini")
 OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=60.0)
 CHAT_HISTORY_TURNS = env.int("CHAT_HISTORY_TURNS", default=12)
+CHAT_HISTORY_TOKENS = env.int("CHAT_HISTORY_TOKENS", default=4000)
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=8000)
+# An answer is cut here. Escaped as HTML, a character takes up to 6 bytes of the final
+# websocket frame, and Daphne drops frames over 1 MiB: keep it well under 150,000.
+CHAT_MAX_ANSWER_CHARS = env.int("CHAT_MAX_ANSWER_CHARS", default=60_000)
+# Turns one user may start in any minute, over all their conversations; more are saved, not sent.
+CHAT_TURNS_PER_MINUTE = env.int("CHAT_TURNS_PER_MINUTE", default=20)
 CHAT_TOOL_ROUNDS = env.int("CHAT_TOOL_ROUNDS", default=4)
 # At most this many HTML swaps a second reach the browser while a reply streams.
 CHAT_STREAM_FLUSH_SECONDS = env.float("CHAT_STREAM_FLUSH_SECONDS", default=0.05)

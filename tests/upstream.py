@@ -23,8 +23,10 @@ __all__ = [
     "FunctionCall",
     "HTTPError",
     "Hang",
+    "Malformed",
     "RecordedRequest",
     "ResponsesServer",
+    "StreamError",
     "Text",
     "last_user_text",
 ]
@@ -115,6 +117,34 @@ class Cut:
 
 
 @dataclass
+class Malformed:
+    """Start a normal text stream, send ``after_chunks`` deltas, then a ``data:`` line that is
+    not JSON, then end the stream.
+
+    The SDK's ``json.loads`` raises ``json.JSONDecodeError`` (not an ``openai.APIError``) while
+    iterating, after yielding every event before it.
+    """
+
+    text: str
+    after_chunks: int
+    data: str = '{"type": "response.output_text.delta", "delta": '
+
+
+@dataclass
+class StreamError:
+    """Start a normal text stream, send ``after_chunks`` deltas, then a data line carrying an
+    ``"error"`` object, the way some servers report a failure mid-stream.
+
+    The SDK raises ``openai.APIError`` whose message is the upstream's ``message``.
+    """
+
+    text: str
+    after_chunks: int
+    message: str
+    code: str = "server_error"
+
+
+@dataclass
 class Hang:
     """Read the request, send nothing (not even headers) for ``seconds``, then close.
 
@@ -127,7 +157,9 @@ class Hang:
     seconds: float
 
 
-Behaviour = Text | FunctionCall | Failed | ErrorEvent | HTTPError | Cut | Hang
+Behaviour = (
+    Text | FunctionCall | Failed | ErrorEvent | HTTPError | Cut | Malformed | StreamError | Hang
+)
 ChatBehaviour = str | HTTPError | Hang
 
 
@@ -267,6 +299,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_event(self, payload: dict[str, Any]) -> None:
         frame = f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n".encode()
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+
+    def send_raw_data(self, data: str) -> None:
+        frame = f"data: {data}\n\n".encode()
         self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
 
     def end_sse(self) -> None:
@@ -506,6 +542,14 @@ class ResponsesServer:
             self._stream_text(stream, n, behaviour.text, chunks, 0.0, cut=behaviour.after_chunks)
             handler.close_connection = True
             return
+        elif isinstance(behaviour, Malformed | StreamError):
+            chunks = _split_words(behaviour.text)
+            self._stream_text(stream, n, behaviour.text, chunks, 0.0, cut=behaviour.after_chunks)
+            if isinstance(behaviour, Malformed):
+                handler.send_raw_data(behaviour.data)
+            else:
+                error = {"message": behaviour.message, "type": "server_error"}
+                handler.send_raw_data(json.dumps({"error": {**error, "code": behaviour.code}}))
         elif isinstance(behaviour, FunctionCall):
             self._stream_function_call(stream, n, behaviour)
         elif isinstance(behaviour, Failed):

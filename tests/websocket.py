@@ -1,11 +1,15 @@
-"""Helpers for talking to the chat websocket in tests."""
+"""Helpers for driving chat turns in tests: over the websocket, or through the turn code."""
 
 import html
 import json
 import re
 from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+
+from chat import services, turns
+from chat.models import Conversation, Message
 
 DELTA_FRAME = re.compile(
     r'<span hx-swap-oob="beforeend:#message-(?P<id>\d+)-text">(?P<text>.*)</span>', re.DOTALL
@@ -31,3 +35,12 @@ async def frames_until_final(
         yield frame
         if 'hx-swap-oob="outerHTML"' in frame:
             return
+
+
+async def run_turn(conversation: Conversation, text: str) -> Message:
+    """Send `text` in the conversation and let the answer stream to its end; returns the answer."""
+    user_message, answer = await sync_to_async(services.start_turn)(conversation, text)
+    async for _ in turns.stream_answer(conversation, user_message, answer):
+        pass
+    await answer.arefresh_from_db()
+    return answer

@@ -3,12 +3,9 @@
 from collections.abc import Awaitable, Callable
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import User
-from chat import services, turns
-from chat.models import Conversation, Message
 
 
 @pytest.fixture
@@ -23,12 +20,3 @@ def open_chat(connect) -> Callable[..., Awaitable[WebsocketCommunicator]]:
         return socket
 
     return open_socket
-
-
-async def run_turn(conversation: Conversation, text: str) -> Message:
-    """Send `text` in the conversation and let the answer stream to its end; returns the answer."""
-    user_message, answer = await sync_to_async(services.start_turn)(conversation, text)
-    async for _ in turns.stream_answer(conversation, user_message, answer):
-        pass
-    await answer.arefresh_from_db()
-    return answer

@@ -176,12 +176,12 @@ async def test_a_tool_that_raises_gets_an_error_output(upstream):
     assert isinstance(events[-1], agent.ReplyDone)
 
 
-async def test_response_failed_ends_with_the_upstream_message(upstream):
+async def test_response_failed_ends_with_our_message(upstream):
     upstream.script(Failed("model overloaded"))
 
     events = await reply_events()
 
-    assert events == [agent.ReplyFailed("The model failed to answer: model overloaded")]
+    assert events == [agent.ReplyFailed("The model failed to answer.")]
 
 
 async def test_error_event_ends_with_reply_failed(upstream):
@@ -189,7 +189,7 @@ async def test_error_event_ends_with_reply_failed(upstream):
 
     events = await reply_events()
 
-    assert events == [agent.ReplyFailed("The model server reported an error: slow down please")]
+    assert events == [agent.ReplyFailed(agent.UPSTREAM_ERROR)]
 
 
 @pytest.mark.parametrize(

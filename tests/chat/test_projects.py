@@ -9,8 +9,8 @@ from chat.models import Conversation, Message, Project
 from chat.turns import INSTRUCTIONS
 from memories import services as memory_services
 from memories.models import Memory
-from tests.chat.conftest import run_turn
 from tests.upstream import Text
+from tests.websocket import run_turn
 
 PROJECT_URLS = [
     ("get", "chat:project"),

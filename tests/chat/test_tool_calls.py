@@ -9,9 +9,8 @@ from django.urls import reverse
 from accounts.models import User
 from chat.history import TOOL_OUTPUT_HISTORY_CHARS
 from chat.models import Message, ToolCall
-from tests.chat.conftest import run_turn
 from tests.upstream import FunctionCall, Text
-from tests.websocket import frames_until_final, send_chat
+from tests.websocket import frames_until_final, run_turn, send_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
