@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench mutation
 
 # torch goes first and pinned: this CPU build is on the machine, a plain `torch` pulls CUDA (GBs).
 $(VENV)/.installed: pyproject.toml
@@ -38,3 +38,8 @@ bench: install
 	$(BIN)/python bench/retrieval_speed.py
 	$(BIN)/python bench/streaming_load.py
 	$(BIN)/python bench/plots.py
+
+# Mutation testing of ownership, deletion, prompt framing and recall ([tool.mutmut] in pyproject).
+mutation: install
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
