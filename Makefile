@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench scale-out scale-out-stop
+.PHONY: install run test lint bench mutation scale-out scale-out-stop
 
 # torch goes first and pinned: this CPU build is on the machine, a plain `torch` pulls CUDA (GBs).
 $(VENV)/.installed: pyproject.toml
@@ -47,3 +47,8 @@ scale-out: install
 
 scale-out-stop:
 	deploy/scale-out stop
+
+# Mutation testing of ownership, deletion, prompt framing and recall ([tool.mutmut] in pyproject).
+mutation: install
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results

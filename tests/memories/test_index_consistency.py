@@ -43,3 +43,20 @@ def test_the_least_recently_used_owner_is_dropped_when_full(make_user):
 
 def _texts(owner, query: str) -> list[str]:
     return [item.memory.text for item in selectors.search_memories(owner, query)]
+
+
+def test_an_edit_reaches_a_process_that_searched_before_it(user, monkeypatch):
+    other_process = IndexCache(capacity=8)
+    monkeypatch.setattr(retrieval, "cache", other_process)
+    memory = services.add_memory(user, "Keeps bees in the garden").memory
+    assert _texts(user, "bees") == ["Keeps bees in the garden"]
+
+    services.update_memory(user, memory.pk, text="Keeps chickens in the yard")
+
+    # The index itself must hold the new words: rows loaded by id would show the new text anyway.
+    (old_words,) = retrieval.search(user.pk, "bees garden", limit=1)
+    (new_words,) = retrieval.search(user.pk, "chickens yard", limit=1)
+    (same_text,) = retrieval.search(user.pk, "Keeps chickens in the yard", limit=1)
+    assert old_words.lexical == 0
+    assert new_words.lexical > 0
+    assert same_text.similarity > 0.99

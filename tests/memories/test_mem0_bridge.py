@@ -2,7 +2,7 @@
 
 import pytest
 
-from memories import extraction, selectors, services
+from memories import embeddings, extraction, selectors, services
 from memories.mem0_bridge import DjangoVectorStore, mem0_memory
 from memories.models import Memory
 
@@ -73,3 +73,24 @@ def test_unrelated_facts_are_not_sent_to_the_judge(upstream, user, conversation,
 
     assert len(upstream.chat_bodies()) == 1
     assert Memory.objects.filter(status="active").count() == 2
+
+
+def test_a_fact_is_never_linked_to_another_accounts_message(
+    user, other_user, make_conversation, make_message
+):
+    theirs = make_message(make_conversation(other_user), "I work as a nurse.")
+    store = DjangoVectorStore()
+
+    store.insert(
+        [embeddings.embed_text("Works as a nurse")],
+        payloads=[
+            {
+                "data": "Works as a nurse",
+                "user_id": str(user.memory_key),
+                "source_message_id": theirs.pk,
+            }
+        ],
+    )
+
+    memory = Memory.objects.get(owner=user)
+    assert memory.source_message is None and memory.source_conversation is None

@@ -63,3 +63,48 @@ def test_escaping_loses_nothing(text):
 
 def test_no_memories_no_block():
     assert recall.context_block([]) == ""
+
+
+HIKING = [
+    "Likes hiking in the Dolomites",
+    "Bought new hiking boots last spring",
+    "Goes to a hiking club on Thursdays",
+    "Hurt a knee while hiking in 2019",
+    "Prefers hiking alone at dawn",
+]
+HIKING_QUESTION = "Tell me about my hiking"
+
+
+@pytest.fixture
+def hiking_memories(user, make_memory) -> list[Memory]:
+    return [make_memory(user, text) for text in HIKING]
+
+
+def cost(recalled: list[RecalledMemory]) -> int:
+    return sum(recall.estimate_tokens(item.memory.text) + 4 for item in recalled)
+
+
+def test_recall_stays_within_the_token_budget(user, hiking_memories, settings):
+    settings.MEMORY_CONTEXT_TOKEN_BUDGET = 1000
+    everything = recall.recall(user, HIKING_QUESTION)
+    settings.MEMORY_CONTEXT_TOKEN_BUDGET = 30
+
+    within_budget = recall.recall(user, HIKING_QUESTION)
+
+    assert len(everything) == len(HIKING)
+    assert 1 <= len(within_budget) < len(HIKING)
+    assert cost(within_budget) <= 30
+
+
+def test_recall_stops_at_the_memory_limit(user, hiking_memories, settings):
+    settings.MEMORY_CONTEXT_LIMIT = 3
+
+    assert len(recall.recall(user, HIKING_QUESTION)) == 3
+
+
+def test_unrelated_memories_are_not_injected(user, make_memory):
+    make_memory(user, "Owns a red bicycle")
+    make_memory(user, "Plays the cello on Sundays")
+    make_memory(user, "Allergic to peanuts")
+
+    assert recall.recall(user, "What is the capital of Peru?") == []
