@@ -67,7 +67,8 @@ def test_japanese_question_recalls_the_japanese_memory(user):
     services.add_memory(user, "毎朝コーヒーを飲みます")
     home = services.add_memory(user, "東京の下北沢に住んでいます").memory
 
-    hits = retrieval.search(user.id, "私はどこに住んでいますか？", limit=1)
+    # A full-width question mark, as Japanese keyboards type it.
+    hits = retrieval.search(user.id, "私はどこに住んでいますか？", limit=1)  # noqa: RUF001
 
     assert [hit.memory_id for hit in hits] == [home.id]
     assert hits[0].lexical > 0
