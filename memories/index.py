@@ -89,12 +89,8 @@ def tokenize(text: str) -> list[str]:
     question written alike, which is what lets their stems meet.
     """
     text = _folded(text)
-    words, pairs = [], []
-    for word in WORD.findall(CJK_RUN.sub(lambda run: f" {run.group()} ", text)):
-        if CJK_RUN.fullmatch(word):
-            pairs.extend(_character_pairs(word))
-        else:
-            words.append(word)
+    pairs = [pair for run in CJK_RUN.findall(text) for pair in _character_pairs(run)]
+    words = WORD.findall(CJK_RUN.sub(" ", text) if pairs else text)
     language = _language_of(text, words)
     stopwords = STOPWORDS[language]
     return [
