@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py export_embedding_model
 	$(BIN)/python manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
@@ -34,6 +35,7 @@ lint: install
 
 # Benchmarks (not part of the tests): each prints a table and writes bench/results/*.json.
 bench: install
+	$(BIN)/python bench/embedding_compare.py
 	$(BIN)/python bench/locomo_retrieval.py
 	$(BIN)/python bench/retrieval_speed.py
 	$(BIN)/python bench/recall_quality.py

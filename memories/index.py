@@ -11,24 +11,46 @@ a search costs a handful of vector operations however many memories the owner ha
 import math
 import re
 import threading
+import unicodedata
 from collections import Counter, OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
+import snowballstemmer
+import stop_words
 from django.conf import settings
 
 from memories import embeddings
 from memories.models import Memory, MemorySettings
 
-TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-STOPWORDS = frozenset(
+# Han, kana and Hangul: written without spaces between words, so indexed by character pairs.
+CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+CJK_RUN = re.compile(f"[{CJK}]+")
+# Letters and digits of any script; apostrophes split ("l'été", "it's") like any other mark.
+WORD = re.compile(r"[^\W_]+")
+# English keeps our own short list: the usual long ones drop words people tell about themselves
+# ("home", "work", "help"). The others are the stop-words package's lists.
+ENGLISH_STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have he her hers
     him his how i if in into is it its me my of on or our she so than that the their them then
     there these they this to too us was we were what when where which who whom why will with
     would you your yours just about also very really""".split()
 )
+STEMMED_LANGUAGES = ("german", "spanish", "french", "italian", "portuguese", "dutch", "russian")
+# Letters that only one of those languages uses (among them and English): half a stop word's
+# weight, so they settle a tie, as in a terse memory ("Trinkt abends gern Kräutertee").
+LETTERS_OF = {
+    "german": re.compile("[äöü]"),
+    "spanish": re.compile("[ñ¿¡]"),
+    "french": re.compile("[œçèêëîïû]"),
+    "italian": re.compile("[ìò]"),
+    "portuguese": re.compile("[ãõ]"),
+    "russian": re.compile("[\u0400-\u04ff]"),
+}
+LETTER_WEIGHT = 0.5
 BM25_K1 = 1.2
 BM25_B = 0.75
 NO_SOURCE = -1
@@ -36,19 +58,72 @@ NO_SOURCE = -1
 NEIGHBOUR_SPAN = 2
 
 
+def _folded(word: str) -> str:
+    return unicodedata.normalize("NFKC", word).casefold()
+
+
+STOPWORDS = {"english": ENGLISH_STOPWORDS} | {
+    language: frozenset(_folded(word) for word in stop_words.get_stop_words(language))
+    for language in STEMMED_LANGUAGES
+}
+
+
+def _languages_by_stopword() -> dict[str, list[str]]:
+    """The languages each stop word tells of; one English uses too tells of English only."""
+    languages: dict[str, list[str]] = {}
+    for language, stopwords in STOPWORDS.items():
+        for word in stopwords:
+            if language == "english" or word not in ENGLISH_STOPWORDS:
+                languages.setdefault(word, []).append(language)
+    return languages
+
+
+LANGUAGES_OF_STOPWORD = _languages_by_stopword()
+
+
 def tokenize(text: str) -> list[str]:
-    return [_stem(token) for token in TOKEN.findall(text.lower()) if token not in STOPWORDS]
+    """Index terms of `text`: stemmed words of its language without stop words, CJK by pairs.
+
+    The language is guessed per text from its stop words (and a few telling letters), English
+    when nothing tells: cheap, right for a sentence, and the same guess for a memory and a
+    question written alike, which is what lets their stems meet.
+    """
+    text = _folded(text)
+    pairs = [pair for run in CJK_RUN.findall(text) for pair in _character_pairs(run)]
+    words = WORD.findall(CJK_RUN.sub(" ", text) if pairs else text)
+    language = _language_of(text, words)
+    stopwords = STOPWORDS[language]
+    return [
+        _stem(language, word)
+        for word in words
+        if word not in stopwords and (len(word) > 1 or word.isdigit())
+    ] + pairs
 
 
-def _stem(token: str) -> str:
-    """A light suffix stripper: enough for 'hike'/'hiking'/'hikes'/'hiked' to meet, cheap to run."""
-    token = token.removesuffix("'s")
-    for suffix in ("ing", "edly", "ed", "ies", "es", "s", "ly"):
-        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
-            token = token[: -len(suffix)] + ("y" if suffix == "ies" else "")
-            break
-    # A silent final e goes too, so 'live' meets 'lives' and 'living'.
-    return token[:-1] if token.endswith("e") and len(token) > 3 else token
+def _character_pairs(run: str) -> list[str]:
+    """Overlapping pairs of characters, the usual index terms for text without word breaks."""
+    if len(run) == 1:
+        return [run]
+    return [run[at : at + 2] for at in range(len(run) - 1)]
+
+
+def _language_of(text: str, words: list[str]) -> str:
+    hits = Counter(language for word in words for language in LANGUAGES_OF_STOPWORD.get(word, ()))
+    for language, letters in LETTERS_OF.items():
+        if letters.search(text):
+            hits[language] += LETTER_WEIGHT
+    # English first, so that it wins a tie.
+    return max(STOPWORDS, key=hits.__getitem__)
+
+
+@lru_cache(maxsize=200_000)
+def _stem(language: str, word: str) -> str:
+    return _stemmers(language).stemWord(word)
+
+
+@lru_cache
+def _stemmers(language: str) -> snowballstemmer.basestemmer.BaseStemmer:
+    return snowballstemmer.stemmer(language)
 
 
 @dataclass
