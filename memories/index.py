@@ -21,6 +21,7 @@ from django.conf import settings
 
 from memories import embeddings
 from memories.models import Memory, MemorySettings
+from memories.scopes import Scopes
 
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(
@@ -32,6 +33,8 @@ STOPWORDS = frozenset(
 BM25_K1 = 1.2
 BM25_B = 0.75
 NO_SOURCE = -1
+# The project column of person-level memories.
+PERSON_SCOPE = -1
 # How many memories either side of a memory, in the order they were learned, are its context.
 NEIGHBOUR_SPAN = 2
 
@@ -61,6 +64,7 @@ class IndexedMemory:
     created_at: datetime
     text: str
     source_conversation_id: int | None = None
+    project_id: int | None = None
 
 
 def _grown(array: np.ndarray, size: int, fill: float | int) -> np.ndarray:
@@ -87,6 +91,7 @@ class OwnerIndex:
     expires: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
     created: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
     sources: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    projects: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     total_length: int = 0
     term_counts: list[Counter] = field(default_factory=list)
@@ -111,6 +116,7 @@ class OwnerIndex:
             created_at=memory.created_at,
             text=memory.text,
             source_conversation_id=memory.source_conversation_id,
+            project_id=memory.project_id,
         )
         at = self.position.get(memory.id)
         if at is None:
@@ -127,6 +133,7 @@ class OwnerIndex:
         self.expires[at] = row.expires_at.timestamp() if row.expires_at else np.inf
         self.created[at] = row.created_at.timestamp()
         self.sources[at] = row.source_conversation_id or NO_SOURCE
+        self.projects[at] = _project_column(row.project_id)
         self._sequence = None
         self._replace_terms(at, Counter(tokenize(row.text)))
 
@@ -137,6 +144,7 @@ class OwnerIndex:
         self.expires = _grown(self.expires, size, np.inf)
         self.created = _grown(self.created, size, 0.0)
         self.sources = _grown(self.sources, size, NO_SOURCE)
+        self.projects = _grown(self.projects, size, PERSON_SCOPE)
         self.lengths = _grown(self.lengths, size, 0.0)
 
     def _code(self, name: str) -> int:
@@ -160,15 +168,19 @@ class OwnerIndex:
 
     def eligible(
         self,
+        scopes: Scopes,
         statuses: Collection[str],
         kinds: Collection[str],
         tag: str,
         include_expired: bool,
         now: datetime,
     ) -> np.ndarray:
-        """A boolean mask of the rows that pass the filters."""
+        """A boolean mask of the rows that pass the filters, never outside `scopes`."""
         size = len(self.rows)
         mask = np.isin(self.statuses[:size], self._codes_of(statuses))
+        if not scopes.every:
+            allowed = [_project_column(project_id) for project_id in scopes.project_ids]
+            mask &= np.isin(self.projects[:size], allowed)
         if kinds:
             mask &= np.isin(self.kinds[:size], self._codes_of(kinds))
         if not include_expired:
@@ -251,6 +263,10 @@ class OwnerIndex:
         return sequence
 
 
+def _project_column(project_id: int | None) -> int:
+    return PERSON_SCOPE if project_id is None else project_id
+
+
 class IndexCache:
     """The indexes of the owners this process served lately, least recently used dropped first."""
 
@@ -299,6 +315,7 @@ def _load_changes(owner_id: int, index: OwnerIndex) -> None:
             "text",
             "embedding",
             "source_conversation",
+            "project",
         )
         .order_by("revision")
     )

@@ -2,6 +2,7 @@
 
 from memories import retrieval, selectors, services
 from memories.index import IndexCache
+from memories.scopes import EVERYWHERE
 
 
 def test_a_second_process_sees_additions_edits_and_deletions(user, monkeypatch):
@@ -42,4 +43,4 @@ def test_the_least_recently_used_owner_is_dropped_when_full(make_user):
 
 
 def _texts(owner, query: str) -> list[str]:
-    return [item.memory.text for item in selectors.search_memories(owner, query)]
+    return [item.memory.text for item in selectors.search_memories(owner, query, scopes=EVERYWHERE)]
