@@ -46,9 +46,7 @@ def test_a_memory_moves_to_a_project_and_back(client, user, memory, project):
 def test_a_memory_is_copied_to_another_project(client, user, project_note, make_project):
     other = make_project(user, "Zephyr")
 
-    client.post(
-        reverse("memories:scope", args=[project_note.pk]), {"scope": other.pk, "copy": "1"}
-    )
+    client.post(reverse("memories:scope", args=[project_note.pk]), {"scope": other.pk, "copy": "1"})
 
     kept = Memory.objects.filter(text=project_note.text).values_list("project_id", flat=True)
     assert sorted(kept) == sorted([project_note.project_id, other.pk])
