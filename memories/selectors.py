@@ -17,9 +17,17 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from chat.models import Conversation, Message
+from chat.models import Conversation, Message, Project
 from memories import retrieval
-from memories.models import ExtractionRun, Memory, MemoryAccess, MemoryEvent, MemorySettings
+from memories.models import (
+    ExtractionRun,
+    Memory,
+    MemoryAccess,
+    MemoryEvent,
+    MemoryKind,
+    MemorySettings,
+)
+from memories.scopes import EVERYWHERE, Scopes
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -37,6 +45,10 @@ MEMORY_ORDERINGS = {
 
 class MemoryNotFound(Http404):
     """No memory with that id belongs to this owner."""
+
+
+class ProjectNotFound(Http404):
+    """No project with that id belongs to this owner."""
 
 
 class AnswerNotFound(Http404):
@@ -64,6 +76,7 @@ class MemoryFilters:
     include_superseded: bool = False
     include_expired: bool = False
     ordering: str = ""
+    scopes: Scopes = EVERYWHERE
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,38 @@ def accesses_of(owner: User, memory_id: UUID | str) -> list[MemoryAccess]:
     return list(memory.accesses.select_related("message__conversation").order_by("-created_at"))
 
 
+def get_project(owner: User, project_id: int | str) -> Project:
+    """The owner's project, or a 404 whether it is missing or someone else's."""
+    try:
+        return Project.objects.owned_by(owner).get(pk=project_id)
+    except (Project.DoesNotExist, ValueError, TypeError):
+        raise ProjectNotFound("No such project.") from None
+
+
+def projects_of(owner: User) -> QuerySet[Project]:
+    return Project.objects.owned_by(owner)
+
+
+@dataclass(frozen=True)
+class ProjectMemories:
+    notes: list[Memory]
+    summaries: list[Memory]
+
+
+def project_memories(owner: User, project: Project) -> ProjectMemories:
+    """The project's live memories, newest first: its notes, and its conversations' summaries."""
+    memories = list(
+        memories_of(owner)
+        .filter(project=project, status__in=[Memory.Status.ACTIVE, Memory.Status.PENDING])
+        .select_related("source_conversation")
+        .order_by("-created_at")
+    )
+    return ProjectMemories(
+        notes=[m for m in memories if m.kind != MemoryKind.SUMMARY],
+        summaries=[m for m in memories if m.kind == MemoryKind.SUMMARY],
+    )
+
+
 # --- many memories ---------------------------------------------------------------------------
 
 
@@ -129,17 +174,19 @@ def search_memories(
     owner: User,
     query: str,
     *,
+    scopes: Scopes,
     limit: int = 20,
     statuses: Iterable[str] = (Memory.Status.ACTIVE,),
     kinds: Iterable[str] = (),
     tag: str = "",
     include_expired: bool = False,
 ) -> list[RecalledMemory]:
-    """Semantic and lexical search over the owner's memories, best first."""
+    """Semantic and lexical search over the owner's memories in `scopes`, best first."""
     hits = retrieval.search(
         owner.pk,
         query,
         limit=limit,
+        scopes=scopes,
         statuses=tuple(statuses),
         kinds=tuple(kinds),
         tag=tag,
@@ -200,7 +247,8 @@ def find_memories(owner: User, filters: MemoryFilters) -> list[Memory] | QuerySe
     statuses = [Memory.Status.ACTIVE, Memory.Status.PENDING]
     if filters.include_superseded:
         statuses.append(Memory.Status.SUPERSEDED)
-    memories = memories_of(owner).filter(status__in=statuses)
+    memories = memories_of(owner).filter(status__in=statuses).select_related("project")
+    memories = memories.filter(in_scopes(filters.scopes))
     if not filters.include_expired:
         memories = memories.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
     if filters.kind:
@@ -219,18 +267,34 @@ def find_memories(owner: User, filters: MemoryFilters) -> list[Memory] | QuerySe
         memories = memories.filter(pk__in=tagged)
     if not filters.search.strip():
         return memories.order_by(*MEMORY_ORDERINGS[filters.ordering or "newest"])
-    ranked_ids = _relevant_ids(owner, filters.search, statuses, filters.include_expired)
+    ranked_ids = _relevant_ids(
+        owner, filters.search, filters.scopes, statuses, filters.include_expired
+    )
     if filters.ordering:
         return memories.filter(pk__in=ranked_ids).order_by(*MEMORY_ORDERINGS[filters.ordering])
     by_id = memories.in_bulk(ranked_ids)
     return [by_id[pk] for pk in ranked_ids if pk in by_id]
 
 
-def _relevant_ids(owner: User, query: str, statuses: list[str], include_expired: bool) -> list:
+def in_scopes(scopes: Scopes) -> Q:
+    """The condition for memories in `scopes`, for querysets."""
+    if scopes.every:
+        return Q()
+    project_ids = [pk for pk in scopes.project_ids if pk is not None]
+    condition = Q(project_id__in=project_ids)
+    if None in scopes.project_ids:
+        condition |= Q(project__isnull=True)
+    return condition
+
+
+def _relevant_ids(
+    owner: User, query: str, scopes: Scopes, statuses: list[str], include_expired: bool
+) -> list:
     hits = retrieval.search(
         owner.pk,
         query,
         limit=DASHBOARD_SEARCH_LIMIT,
+        scopes=scopes,
         statuses=tuple(statuses),
         include_expired=include_expired,
     )
