@@ -211,6 +211,11 @@ OFFLINE_MODEL_TOKEN_DELAY_SECONDS = env.float("OFFLINE_MODEL_TOKEN_DELAY_SECONDS
 MEMORY_CONTEXT_LIMIT = env.int("MEMORY_CONTEXT_LIMIT", default=6)
 MEMORY_CONTEXT_TOKEN_BUDGET = env.int("MEMORY_CONTEXT_TOKEN_BUDGET", default=400)
 MEMORY_EXTRACTION_ATTEMPTS = env.int("MEMORY_EXTRACTION_ATTEMPTS", default=5)
+# Longest wait for one model call of an extraction; a hung upstream fails the attempt after it.
+MEMORY_EXTRACTION_TIMEOUT_SECONDS = env.float("MEMORY_EXTRACTION_TIMEOUT_SECONDS", default=30.0)
+# A worker running an extraction renews its claim on it every third of this; a run whose claim
+# has lapsed this long (its worker was killed) is queued again.
+MEMORY_EXTRACTION_LEASE_SECONDS = env.float("MEMORY_EXTRACTION_LEASE_SECONDS", default=30.0)
 # How long a deleted memory can still be brought back before it is purged for good.
 MEMORY_UNDO_DAYS = env.int("MEMORY_UNDO_DAYS", default=7)
 MEMORY_STALE_AFTER_DAYS = env.dict(

@@ -202,8 +202,15 @@ class ExtractionRun(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The attempt running now: who claimed it, and until when the claim holds unless renewed.
+    # A claim that lapsed belongs to a worker that died; the run is then queued again.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "lease_expires_at"])]
 
     def __str__(self) -> str:
         return f"extraction of message {self.message_id}: {self.status}"

@@ -2,15 +2,23 @@
 
 Extraction runs after the turn, in the worker; a failed run is retried with backoff here, and
 the ExtractionRun row says how it went (the "Memory updated" notice polls it).
+
+A worker claims a run before extracting, with one conditional UPDATE, and renews the claim (a
+lease) while it works. A worker killed mid-run stops renewing: once its lease lapses the run is
+queued again (requeue_abandoned_extractions), and the claim keeps two workers off one run.
 """
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django_tasks import task
 
 from chat.models import Message
@@ -24,36 +32,28 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 300
 
 
+class RetryRefused(Exception):
+    """Only a failed extraction can be tried again by its owner."""
+
+
 @task()
 def extract_memories(run_id: int) -> None:
     """Extract, store, and on failure try again later (with backoff, a few times)."""
+    # Whichever worker runs a job first looks for runs whose worker died.
+    requeue_abandoned_extractions()
+    claim = _claim(run_id)
+    if claim is None:
+        return
     run = ExtractionRun.objects.select_related("message__conversation__owner").get(pk=run_id)
-    if run.status == ExtractionRun.Status.DONE:
-        return
     answer = run.message
-    run.attempts += 1
-    run.save(update_fields=["attempts", "updated_at"])
     try:
-        if memory_enabled(answer.conversation):
-            extract_from_turn(answer)
+        with _lease_renewed(run_id, claim):
+            if memory_enabled(answer.conversation):
+                extract_from_turn(answer)
     except Exception as error:
-        # Only the error's type goes to the log: its text could quote the user's words.
-        logger.warning(
-            "memory extraction %s failed (attempt %s): %s",
-            run.pk,
-            run.attempts,
-            type(error).__name__,
-        )
-        run.last_error = f"{type(error).__name__}: {error}"[:1000]
-        exhausted = run.attempts >= settings.MEMORY_EXTRACTION_ATTEMPTS
-        run.status = ExtractionRun.Status.FAILED if exhausted else ExtractionRun.Status.PENDING
-        run.save(update_fields=["status", "last_error", "updated_at"])
-        if not exhausted:
-            _enqueue(run.pk, attempt=run.attempts)
+        _record_failure(run, claim, error)
         return
-    run.status = ExtractionRun.Status.DONE
-    run.last_error = ""
-    run.save(update_fields=["status", "last_error", "updated_at"])
+    _release(run_id, claim, status=ExtractionRun.Status.DONE, last_error="")
 
 
 def schedule_extraction(answer: Message) -> ExtractionRun | None:
@@ -62,22 +62,134 @@ def schedule_extraction(answer: Message) -> ExtractionRun | None:
         return None
     run = ExtractionRun.objects.create(message=answer)
     transaction.on_commit(lambda: _enqueue(run.pk))
+    transaction.on_commit(requeue_abandoned_extractions)
     return run
 
 
+def requeue_abandoned_extractions() -> int:
+    """Queue again every run whose worker stopped renewing its claim; returns how many."""
+    now = timezone.now()
+    lapsed = ExtractionRun.objects.filter(
+        status=ExtractionRun.Status.PENDING, lease_expires_at__lt=now
+    )
+    requeued = 0
+    for run_id in lapsed.values_list("pk", flat=True):
+        # Conditional, so of two processes sweeping at once only one queues the run.
+        if lapsed.filter(pk=run_id).update(claimed_by="", lease_expires_at=None, updated_at=now):
+            logger.warning("memory extraction %s abandoned by its worker; queued again", run_id)
+            _enqueue(run_id)
+            requeued += 1
+    return requeued
+
+
 def retry_extractions(*, older_than: datetime) -> int:
-    """Queue again every failed extraction, and pending ones not touched since `older_than`."""
+    """Queue again every failed extraction, and pending ones not touched since `older_than`.
+
+    A run whose claim is still being renewed is running now, however old, and is left alone.
+    """
+    now = timezone.now()
     runs = ExtractionRun.objects.filter(
         Q(status=ExtractionRun.Status.FAILED)
         | Q(status=ExtractionRun.Status.PENDING, updated_at__lt=older_than)
-    )
+    ).exclude(lease_expires_at__gte=now)
     run_ids = list(runs.values_list("pk", flat=True))
     ExtractionRun.objects.filter(pk__in=run_ids).update(
-        status=ExtractionRun.Status.PENDING, attempts=0
+        status=ExtractionRun.Status.PENDING,
+        attempts=0,
+        claimed_by="",
+        lease_expires_at=None,
+        updated_at=now,
     )
     for run_id in run_ids:
         _enqueue(run_id)
     return len(run_ids)
+
+
+def retry_failed_extraction(run: ExtractionRun) -> None:
+    """Try a failed extraction again, from its first attempt (the owner's retry button)."""
+    retried = ExtractionRun.objects.filter(pk=run.pk, status=ExtractionRun.Status.FAILED).update(
+        status=ExtractionRun.Status.PENDING, attempts=0, updated_at=timezone.now()
+    )
+    if not retried:
+        raise RetryRefused("This answer's memory is not in a failed state any more.")
+    transaction.on_commit(lambda: _enqueue(run.pk))
+
+
+def _claim(run_id: int) -> str | None:
+    """Take the run for this worker, or None if it is finished or another worker holds it."""
+    claim = get_random_string(32)
+    now = timezone.now()
+    claimed = (
+        ExtractionRun.objects.filter(pk=run_id, status=ExtractionRun.Status.PENDING)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        .update(
+            claimed_by=claim,
+            lease_expires_at=now + _lease(),
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    )
+    return claim if claimed else None
+
+
+@contextmanager
+def _lease_renewed(run_id: int, claim: str) -> Iterator[None]:
+    """Renew the claim on a thread of its own while the body runs (a model call can take long)."""
+    stopped = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not stopped.wait(_lease().total_seconds() / 3):
+                ExtractionRun.objects.filter(pk=run_id, claimed_by=claim).update(
+                    lease_expires_at=timezone.now() + _lease()
+                )
+        finally:
+            connection.close()
+
+    renewer = threading.Thread(target=renew, name=f"extraction-lease-{run_id}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        renewer.join()
+
+
+def _record_failure(run: ExtractionRun, claim: str, error: Exception) -> None:
+    run.refresh_from_db(fields=["attempts"])
+    # Only the error's type goes to the log: its text could quote the user's words.
+    logger.warning(
+        "memory extraction %s failed (attempt %s): %s",
+        run.pk,
+        run.attempts,
+        type(error).__name__,
+    )
+    exhausted = run.attempts >= settings.MEMORY_EXTRACTION_ATTEMPTS
+    released = _release(
+        run.pk,
+        claim,
+        status=ExtractionRun.Status.FAILED if exhausted else ExtractionRun.Status.PENDING,
+        last_error=f"{type(error).__name__}: {error}"[:1000],
+    )
+    if released and not exhausted:
+        _enqueue(run.pk, attempt=run.attempts)
+
+
+def _release(run_id: int, claim: str, *, status: str, last_error: str) -> bool:
+    """Record how the attempt ended, unless the claim was lost (then another worker has it)."""
+    return bool(
+        ExtractionRun.objects.filter(pk=run_id, claimed_by=claim).update(
+            status=status,
+            last_error=last_error,
+            claimed_by="",
+            lease_expires_at=None,
+            updated_at=timezone.now(),
+        )
+    )
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.MEMORY_EXTRACTION_LEASE_SECONDS)
 
 
 def _enqueue(run_id: int, *, attempt: int = 0) -> None:

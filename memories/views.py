@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from accounts.http import AuthenticatedHttpRequest
-from memories import exports, recall, selectors, services
+from memories import exports, recall, selectors, services, tasks
 from memories.forms import (
     ApproveForm,
     DeleteAllForm,
@@ -357,6 +357,8 @@ def answer_changes(request: AuthenticatedHttpRequest, message_id: int) -> HttpRe
     answer = selectors.get_answer(request.user, message_id)
     if not request.htmx:
         return _answer_in_conversation(answer)
+    # Someone is waiting on an extraction: if its worker died, queue it again now.
+    tasks.requeue_abandoned_extractions()
     return render(
         request,
         "memories/partials/answer_changes.html",
