@@ -292,3 +292,8 @@ def changes_after(answer: Message) -> list[MemoryChange] | None:
         ],
     ).select_related("memory")
     return [MemoryChange(e.memory, e.action, e.old_text, e.new_text) for e in events]
+
+
+def extraction_failed(answer: Message) -> bool:
+    """Whether extracting memories from this answer's turn failed for good (retries included)."""
+    return ExtractionRun.objects.filter(message=answer, status=ExtractionRun.Status.FAILED).exists()

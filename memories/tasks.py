@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks import task
@@ -33,7 +33,7 @@ MAX_BACKOFF_SECONDS = 300
 
 
 class RetryRefused(Exception):
-    """Only a failed extraction can be tried again by its owner."""
+    """Only a failed extraction can be tried again by its owner; the text says why."""
 
 
 @task()
@@ -83,16 +83,29 @@ def requeue_abandoned_extractions() -> int:
 
 
 def retry_extractions(*, older_than: datetime) -> int:
-    """Queue again every failed extraction, and pending ones not touched since `older_than`.
+    """Queue again every failed extraction, and pending ones not touched since `older_than`."""
+    return retry_runs(
+        ExtractionRun.objects.filter(
+            Q(status=ExtractionRun.Status.FAILED)
+            | Q(status=ExtractionRun.Status.PENDING, updated_at__lt=older_than)
+        )
+    )
+
+
+def retry_failed_extraction(answer: Message) -> None:
+    """Try the failed extraction of this answer again, from a first attempt (its owner asked)."""
+    failed = ExtractionRun.objects.filter(message=answer, status=ExtractionRun.Status.FAILED)
+    if not retry_runs(failed):
+        raise RetryRefused("Memory for this answer is not in a failed state.")
+
+
+def retry_runs(runs: QuerySet[ExtractionRun]) -> int:
+    """Queue these runs again from a first attempt; returns how many.
 
     A run whose claim is still being renewed is running now, however old, and is left alone.
     """
     now = timezone.now()
-    runs = ExtractionRun.objects.filter(
-        Q(status=ExtractionRun.Status.FAILED)
-        | Q(status=ExtractionRun.Status.PENDING, updated_at__lt=older_than)
-    ).exclude(lease_expires_at__gte=now)
-    run_ids = list(runs.values_list("pk", flat=True))
+    run_ids = list(runs.exclude(lease_expires_at__gte=now).values_list("pk", flat=True))
     ExtractionRun.objects.filter(pk__in=run_ids).update(
         status=ExtractionRun.Status.PENDING,
         attempts=0,
@@ -103,16 +116,6 @@ def retry_extractions(*, older_than: datetime) -> int:
     for run_id in run_ids:
         _enqueue(run_id)
     return len(run_ids)
-
-
-def retry_failed_extraction(run: ExtractionRun) -> None:
-    """Try a failed extraction again, from its first attempt (the owner's retry button)."""
-    retried = ExtractionRun.objects.filter(pk=run.pk, status=ExtractionRun.Status.FAILED).update(
-        status=ExtractionRun.Status.PENDING, attempts=0, updated_at=timezone.now()
-    )
-    if not retried:
-        raise RetryRefused("This answer's memory is not in a failed state any more.")
-    transaction.on_commit(lambda: _enqueue(run.pk))
 
 
 def _claim(run_id: int) -> str | None:
@@ -140,9 +143,15 @@ def _lease_renewed(run_id: int, claim: str) -> Iterator[None]:
     def renew() -> None:
         try:
             while not stopped.wait(_lease().total_seconds() / 3):
-                ExtractionRun.objects.filter(pk=run_id, claimed_by=claim).update(
-                    lease_expires_at=timezone.now() + _lease()
-                )
+                try:
+                    ExtractionRun.objects.filter(pk=run_id, claimed_by=claim).update(
+                        lease_expires_at=timezone.now() + _lease()
+                    )
+                except DatabaseError as error:
+                    # A busy database this time; two more chances before the lease lapses.
+                    logger.warning(
+                        "lease of extraction %s not renewed: %s", run_id, type(error).__name__
+                    )
         finally:
             connection.close()
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("import/", views.import_file, name="import"),
     path("answers/<int:message_id>/", views.answer_memory, name="answer_memory"),
     path("answers/<int:message_id>/changes/", views.answer_changes, name="answer_changes"),
+    path("answers/<int:message_id>/retry/", views.retry_extraction, name="retry_extraction"),
     path("<uuid:pk>/", views.detail, name="detail"),
     path("<uuid:pk>/row/", views.row, name="row"),
     path("<uuid:pk>/history/", views.history, name="history"),

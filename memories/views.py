@@ -341,11 +341,7 @@ def answer_memory(request: AuthenticatedHttpRequest, message_id: int) -> HttpRes
     return render(
         request,
         "memories/partials/answer_memory_panel.html",
-        {
-            "answer": answer,
-            "used": selectors.memories_used_by(request.user, answer),
-            "changes": selectors.changes_after(answer),
-        },
+        {"used": selectors.memories_used_by(request.user, answer), **_notice_context(answer)},
     )
 
 
@@ -359,11 +355,25 @@ def answer_changes(request: AuthenticatedHttpRequest, message_id: int) -> HttpRe
         return _answer_in_conversation(answer)
     # Someone is waiting on an extraction: if its worker died, queue it again now.
     tasks.requeue_abandoned_extractions()
-    return render(
-        request,
-        "memories/partials/answer_changes.html",
-        {"answer": answer, "changes": selectors.changes_after(answer)},
-    )
+    return render(request, "memories/partials/answer_changes.html", _notice_context(answer))
+
+
+@login_required
+@require_POST
+def retry_extraction(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    """Try again to learn from an answer's turn, after every automatic attempt failed."""
+    answer = selectors.get_answer(request.user, message_id)
+    try:
+        tasks.retry_failed_extraction(answer)
+    except tasks.RetryRefused as error:
+        if request.htmx:
+            return HttpResponse(str(error), status=409, content_type="text/plain")
+        messages.error(request, str(error))
+        return _answer_in_conversation(answer)
+    if request.htmx:
+        return render(request, "memories/partials/answer_changes.html", _notice_context(answer))
+    messages.success(request, "Trying again to update memory from this answer.")
+    return _answer_in_conversation(answer)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -432,6 +442,15 @@ def _selection_rejected(
         return render(request, "memories/partials/bulk_result.html", {"form": form}, status=400)
     messages.error(request, " ".join(form.errors["ids"]))
     return redirect("memories:list")
+
+
+def _notice_context(answer: Message) -> dict:
+    """What the notice under an answer shows: its turn's changes, or that extraction failed."""
+    return {
+        "answer": answer,
+        "changes": selectors.changes_after(answer),
+        "extraction_failed": selectors.extraction_failed(answer),
+    }
 
 
 def _answer_in_conversation(answer: Message) -> HttpResponse:
