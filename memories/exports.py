@@ -1,19 +1,24 @@
 """Memory exports: the one JSON payload every export writes (dashboard, admin, command), and import.
 
 An import goes through memories.services.add_memory, so duplicates, revisions and history apply
-as for any other memory.
+as for any other memory. Every entry of a file is checked before any is stored: an entry that
+cannot be read is skipped and reported with its number and the reason, never half-stored.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from memories import services
+from memories import embeddings, services
 from memories.models import Memory, MemoryEvent, MemoryKind
 from memories.selectors import memories_of
 
@@ -21,6 +26,10 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 EXPORT_FORMAT = "recall-memories/1"
+# Entries stored (and embedded) together, between two progress reports.
+IMPORT_BATCH_SIZE = 200
+# How deep an entry's metadata may nest: an export's is flat; deeper is a crafted file.
+METADATA_MAX_DEPTH = 10
 
 
 class InvalidExport(Exception):
@@ -32,6 +41,66 @@ class ImportResult:
     added: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+class _NotANumber:
+    """Stands for NaN or Infinity in a parsed file, so the entry holding it can be named."""
+
+    def __repr__(self) -> str:
+        return "NaN or Infinity"
+
+
+NOT_A_NUMBER = _NotANumber()
+
+
+def _optional_text(value: object) -> object:
+    return "" if value is None else value
+
+
+def _tag_list(value: object) -> object:
+    # One string is one tag ("abc" is not three tags), and none is no tags.
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+def _plain_metadata(value: object) -> object:
+    if value is None:
+        return {}
+    if _depth(value) > METADATA_MAX_DEPTH:
+        raise ValueError(f"nests deeper than {METADATA_MAX_DEPTH} levels")
+    if _holds(value, lambda item: item is NOT_A_NUMBER):
+        raise ValueError("holds NaN or Infinity, which JSON does not allow")
+    return value
+
+
+def _storable_moment(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+class ImportedMemory(BaseModel):
+    """One entry of an export, as it will be stored; other keys (id, history...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    text: str
+    kind: Literal[tuple(MemoryKind.values)] = MemoryKind.OTHER  # type: ignore[valid-type]
+    slot: Annotated[str, Field(max_length=100), BeforeValidator(_optional_text)] = ""
+    tags: Annotated[list[str], BeforeValidator(_tag_list)] = []
+    metadata: Annotated[dict[str, Any], BeforeValidator(_plain_metadata)] = {}
+    status: Literal["active", "superseded", "pending"] = "active"
+    expires_at: Annotated[
+        datetime | None, Field(strict=False), AfterValidator(_storable_moment)
+    ] = None
 
 
 def export_memories(owner: User) -> dict[str, Any]:
@@ -80,62 +149,148 @@ def export_filename(prefix: str = "memories") -> str:
 def read_export_file(content: bytes) -> dict[str, Any]:
     """Parse an uploaded export, with a message a person can act on when it is not one."""
     try:
-        data = json.loads(content.decode("utf-8"))
+        data = json.loads(content.decode("utf-8"), parse_constant=lambda _: NOT_A_NUMBER)
     except UnicodeDecodeError:
         raise InvalidExport("The file is not UTF-8 text: is it a memory export?") from None
     except json.JSONDecodeError as error:
         raise InvalidExport(f"The file is not valid JSON ({error.msg}).") from None
+    except RecursionError:
+        raise InvalidExport("The file nests too deeply to be a memory export.") from None
     items = data.get("memories") if isinstance(data, dict) else None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise InvalidExport(f"The file is not a memory export (format {EXPORT_FORMAT}).")
+    if len(items) > settings.MEMORY_IMPORT_MAX_ENTRIES:
+        raise InvalidExport(
+            f"The file holds {len(items):,} memories; at most "
+            f"{settings.MEMORY_IMPORT_MAX_ENTRIES:,} can be imported at once. "
+            "Split it into smaller files: nothing was imported."
+        )
+    for number, item in enumerate(items, start=1):
+        # PostgreSQL cannot store a NUL, and dropping it could join two words into another.
+        if _holds(item, lambda value: isinstance(value, str) and "\x00" in value):
+            raise InvalidExport(
+                f"Memory entry {number} contains a NUL character, which cannot be stored. "
+                "Remove it and import the file again: nothing was imported."
+            )
     return data
 
 
-def import_memories(owner: User, data: dict[str, Any]) -> ImportResult:
-    """Load an export (as read by read_export_file) back in, skipping what the owner has."""
+def import_memories(
+    owner: User, data: dict[str, Any], *, progress: Callable[[int], None] | None = None
+) -> ImportResult:
+    """Load an export (as read by read_export_file) back in, skipping what the owner has.
+
+    Entries are stored a batch at a time, each batch embedded at once; `progress` hears how
+    many entries are done after each batch.
+    """
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise InvalidExport(f"The file is not a memory export (format {EXPORT_FORMAT}).")
     items = data.get("memories") or []
     if not isinstance(items, list):
         raise InvalidExport("The export's 'memories' must be a list.")
     result = ImportResult()
-    for position, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            result.errors.append(f"memory {position}: not an object")
-            continue
-        try:
-            added = _import_one(owner, item)
-        except (services.InvalidMemory, ValueError, TypeError, KeyError) as error:
-            result.errors.append(f"memory {position}: {error}")
-            continue
-        if added:
-            result.added += 1
-        else:
-            result.skipped += 1
+    entries = list(_valid_entries(items, result.errors))
+    done = len(items) - len(entries)
+    for start in range(0, len(entries), IMPORT_BATCH_SIZE):
+        batch = entries[start : start + IMPORT_BATCH_SIZE]
+        _import_batch(owner, batch, result)
+        done += len(batch)
+        if progress is not None:
+            progress(done)
     return result
 
 
-def _import_one(owner: User, item: dict[str, Any]) -> bool:
-    status = item.get("status", Memory.Status.ACTIVE)
-    if status not in (Memory.Status.ACTIVE, Memory.Status.SUPERSEDED, Memory.Status.PENDING):
-        raise services.InvalidMemory(f"unknown status {status!r}")
-    expires_at = parse_datetime(item["expires_at"]) if item.get("expires_at") else None
-    known = memories_of(owner).filter(content_hash=services.content_hash(str(item["text"])))
-    if known.exists():
-        return False
-    result = services.add_memory(
+def _valid_entries(items: list[Any], errors: list[str]) -> Iterator[tuple[int, ImportedMemory]]:
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            errors.append(f"memory {number}: not an object")
+            continue
+        try:
+            entry = ImportedMemory.model_validate(item)
+            text = services.clean_text(entry.text)
+        except ValidationError as error:
+            errors.append(f"memory {number}: {_describe(error)}")
+            continue
+        except services.InvalidMemory as error:
+            errors.append(f"memory {number}: {error}")
+            continue
+        yield number, entry.model_copy(update={"text": text})
+
+
+def _import_batch(
+    owner: User, batch: list[tuple[int, ImportedMemory]], result: ImportResult
+) -> None:
+    known = set(
+        memories_of(owner)
+        .filter(content_hash__in=[services.content_hash(entry.text) for _, entry in batch])
+        .values_list("content_hash", flat=True)
+    )
+    new = [(n, entry) for n, entry in batch if services.content_hash(entry.text) not in known]
+    result.skipped += len(batch) - len(new)
+    vectors = embeddings.embed_texts([entry.text for _, entry in new])
+    with transaction.atomic():
+        for (_, entry), vector in zip(new, vectors, strict=True):
+            if _import_one(owner, entry, vector):
+                result.added += 1
+            else:
+                result.skipped += 1
+
+
+def _import_one(owner: User, entry: ImportedMemory, vector: Any) -> bool:
+    superseded = entry.status == Memory.Status.SUPERSEDED
+    added = services.add_memory(
         owner,
-        str(item["text"]),
-        kind=item.get("kind", MemoryKind.OTHER),
-        slot="" if status == Memory.Status.SUPERSEDED else item.get("slot", ""),
-        tags=item.get("tags") or [],
-        metadata={**(item.get("metadata") or {}), "imported": True},
-        expires_at=expires_at,
-        needs_approval=status == Memory.Status.PENDING,
+        entry.text,
+        kind=entry.kind,
+        slot="" if superseded else entry.slot,
+        tags=entry.tags,
+        metadata={**entry.metadata, "imported": True},
+        expires_at=entry.expires_at,
+        needs_approval=entry.status == Memory.Status.PENDING,
+        vector=vector,
         action=MemoryEvent.Action.IMPORTED,
     )
-    if not result.created:
+    if not added.created:
         return False
-    if status == Memory.Status.SUPERSEDED:
-        services.supersede(owner, result.memory.pk, by=None)
+    if superseded:
+        services.supersede(owner, added.memory.pk, by=None)
     return True
+
+
+def _describe(error: ValidationError) -> str:
+    """The first problem of an entry, as "field: what is wrong" (pydantic's words, trimmed)."""
+    problem = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "entry"
+    message = problem["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+def _holds(data: object, matches: Callable[[object], bool]) -> bool:
+    """Whether any value of parsed JSON, keys included, matches."""
+    # A loop, not recursion: how deep an uploaded file nests is up to whoever wrote it.
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if matches(item):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def _depth(data: object) -> int:
+    deepest = 0
+    pending = [(data, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in _children(item))
+    return deepest
+
+
+def _children(item: dict | list) -> list:
+    return list(item.values()) if isinstance(item, dict) else item
