@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 import chat.routing  # noqa: E402
+from config.request_size import RequestSizeLimit  # noqa: E402
 from memories import embeddings  # noqa: E402
 
 # Load the embedding model now, off the event loop, rather than on the first user's turn.
@@ -19,7 +20,7 @@ embeddings.warm_up_in_background()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestSizeLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(chat.routing.websocket_urlpatterns))
         ),

@@ -157,7 +157,11 @@ def read_export_file(content: bytes) -> dict[str, Any]:
     except RecursionError:
         raise InvalidExport("The file nests too deeply to be a memory export.") from None
     items = data.get("memories") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+    if (
+        not isinstance(items, list)
+        or not all(isinstance(item, dict) for item in items)
+        or data.get("format") != EXPORT_FORMAT
+    ):
         raise InvalidExport(f"The file is not a memory export (format {EXPORT_FORMAT}).")
     if len(items) > settings.MEMORY_IMPORT_MAX_ENTRIES:
         raise InvalidExport(

@@ -187,17 +187,27 @@ class ImportForm(forms.Form):
         label="Export file (JSON)", widget=forms.ClearableFileInput(attrs={"accept": ".json"})
     )
 
-    def clean_file(self) -> dict:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            f"At most {settings.MEMORY_IMPORT_MAX_BYTES // (1024 * 1024)} MB "
+            f"and {settings.MEMORY_IMPORT_MAX_ENTRIES:,} memories."
+        )
+
+    def clean_file(self) -> str:
+        """The export's text, once it reads as one (its entries are checked by the import)."""
         upload = self.cleaned_data["file"]
         # Checked on the stored upload's size, before a byte of it is read into memory.
         if upload.size > settings.MEMORY_IMPORT_MAX_BYTES:
             raise ValidationError(
                 f"The file is larger than {settings.MEMORY_IMPORT_MAX_BYTES // (1024 * 1024)} MB."
             )
+        content = upload.read()
         try:
-            return exports.read_export_file(upload.read())
+            exports.read_export_file(content)
         except exports.InvalidExport as error:
             raise ValidationError(str(error)) from None
+        return content.decode("utf-8")
 
 
 class DeleteAllForm(forms.Form):

@@ -214,3 +214,38 @@ class ExtractionRun(models.Model):
 
     def __str__(self) -> str:
         return f"extraction of message {self.message_id}: {self.status}"
+
+
+class ImportJob(models.Model):
+    """An uploaded export being imported in the background; the file waits here until it is."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_imports"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # The uploaded JSON as it came; emptied once the import ended.
+    source = models.TextField(blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    # "memory N: why", for each entry that could not be imported.
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.owner_id}: {self.status}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("memories:import_job", args=[self.pk])
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -19,7 +19,14 @@ from django.utils import timezone
 
 from chat.models import Conversation, Message
 from memories import retrieval
-from memories.models import ExtractionRun, Memory, MemoryAccess, MemoryEvent, MemorySettings
+from memories.models import (
+    ExtractionRun,
+    ImportJob,
+    Memory,
+    MemoryAccess,
+    MemoryEvent,
+    MemorySettings,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -41,6 +48,10 @@ class MemoryNotFound(Http404):
 
 class AnswerNotFound(Http404):
     """No assistant message with that id belongs to this owner."""
+
+
+class ImportNotFound(Http404):
+    """No import with that id belongs to this owner."""
 
 
 @dataclass(frozen=True)
@@ -297,3 +308,13 @@ def changes_after(answer: Message) -> list[MemoryChange] | None:
 def extraction_failed(answer: Message) -> bool:
     """Whether extracting memories from this answer's turn failed for good (retries included)."""
     return ExtractionRun.objects.filter(message=answer, status=ExtractionRun.Status.FAILED).exists()
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+
+def get_import_job(owner: User, job_id: int) -> ImportJob:
+    try:
+        return ImportJob.objects.defer("source").get(pk=job_id, owner=owner)
+    except ImportJob.DoesNotExist:
+        raise ImportNotFound("No such import.") from None

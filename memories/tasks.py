@@ -1,18 +1,22 @@
 """Background jobs of the memory layer (django-tasks; the database backend by default).
 
 Extraction runs after the turn, in the worker; a failed run is retried with backoff here, and
-the ExtractionRun row says how it went (the "Memory updated" notice polls it).
+the ExtractionRun row says how it went (the "Memory updated" notice polls it). An uploaded
+export is imported here too, its ImportJob row counting progress for the import page.
 
 A worker claims a run before extracting, with one conditional UPDATE, and renews the claim (a
 lease) while it works. A worker killed mid-run stops renewing: once its lease lapses the run is
 queued again (requeue_abandoned_extractions), and the claim keeps two workers off one run.
 """
 
+from __future__ import annotations
+
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -22,9 +26,13 @@ from django.utils.crypto import get_random_string
 from django_tasks import task
 
 from chat.models import Message
+from memories import exports
 from memories.extraction import extract_from_turn
-from memories.models import ExtractionRun
+from memories.models import ExtractionRun, ImportJob
 from memories.selectors import memory_enabled
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +124,49 @@ def retry_runs(runs: QuerySet[ExtractionRun]) -> int:
     for run_id in run_ids:
         _enqueue(run_id)
     return len(run_ids)
+
+
+def start_import(owner: User, source: str) -> ImportJob:
+    """Queue the import of an export file (already read by exports.read_export_file)."""
+    job = ImportJob.objects.create(owner=owner, source=source)
+    # Not on commit: with the database backend the job row and its task commit together.
+    import_memories.enqueue(job.pk)
+    return job
+
+
+@task()
+def import_memories(job_id: int) -> None:
+    """Import an uploaded export, reporting progress after each batch."""
+    started = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, updated_at=timezone.now()
+    )
+    if not started:
+        return
+    job = ImportJob.objects.select_related("owner").get(pk=job_id)
+
+    def report(processed: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(processed=processed, updated_at=timezone.now())
+
+    try:
+        data = exports.read_export_file(job.source.encode())
+        job.total = len(data["memories"])
+        job.save(update_fields=["total", "updated_at"])
+        result = exports.import_memories(job.owner, data, progress=report)
+    except Exception as error:
+        # Only the error's type goes to the log: its text could quote the file.
+        logger.warning("memory import %s failed: %s", job_id, type(error).__name__)
+        job.refresh_from_db(fields=["processed"])
+        job.status = ImportJob.Status.FAILED
+        job.errors = [
+            f"The import stopped after {job.processed} of {job.total} entries. "
+            "Import the same file again: what was already imported is skipped."
+        ]
+    else:
+        job.status = ImportJob.Status.DONE
+        job.processed = job.total
+        job.added, job.skipped, job.errors = result.added, result.skipped, result.errors
+    job.source = ""
+    job.save()
 
 
 def _claim(run_id: int) -> str | None:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("preview/", views.preview, name="preview"),
     path("export/", views.export, name="export"),
     path("import/", views.import_file, name="import"),
+    path("imports/<int:pk>/", views.import_job, name="import_job"),
     path("answers/<int:message_id>/", views.answer_memory, name="answer_memory"),
     path("answers/<int:message_id>/changes/", views.answer_changes, name="answer_changes"),
     path("answers/<int:message_id>/retry/", views.retry_extraction, name="retry_extraction"),

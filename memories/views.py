@@ -317,14 +317,23 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_file(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
-    result = None
     if request.method == "POST" and form.is_valid():
-        try:
-            result = exports.import_memories(request.user, form.cleaned_data["file"])
-        except exports.InvalidExport as error:
-            form.add_error("file", str(error))
+        job = tasks.start_import(request.user, form.cleaned_data["file"])
+        return redirect(job)
     status = 400 if form.errors else 200
-    return render(request, "memories/import.html", {"form": form, "result": result}, status=status)
+    return render(request, "memories/import.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def import_job(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """How an import is going; the page polls it until the import ended."""
+    job = selectors.get_import_job(request.user, pk)
+    template = (
+        "memories/partials/import_progress.html" if request.htmx else "memories/import_job.html"
+    )
+    return render(request, template, {"job": job})
 
 
 # --- under each chat answer ------------------------------------------------------------------
