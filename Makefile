@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/retrieval_speed.py
 	$(BIN)/python bench/recall_quality.py
 	$(BIN)/python bench/streaming_load.py
+	$(BIN)/python bench/extraction_queue.py
 	$(BIN)/python bench/plots.py
 
 # Several Daphne processes behind nginx, several workers, PostgreSQL and Redis (deploy/scale-out).

@@ -1,6 +1,6 @@
 """How long one user's memory extraction waits behind another user's hung model call.
 
-    .venv/bin/python bench/extraction_queue.py
+    .venv/bin/python bench/extraction_queue.py [--postgres]
 
 Real `manage.py db_worker` processes on a scratch SQLite database; the upstream is
 tests/upstream.py's server, whose first extraction call hangs (no byte sent) for HANG_SECONDS.
@@ -102,8 +102,9 @@ def run(workers: int, timeout: float, upstream) -> float | None:
 
 
 def main() -> None:
-    harness.arguments(__doc__.splitlines()[0]).parse_args()
-    harness.setup_django("extraction_queue")
+    options = harness.arguments(__doc__.splitlines()[0]).parse_args()
+    harness.setup_django("extraction_queue", options.postgres)
+    database = "postgres" if options.postgres else "sqlite"
     from tests.upstream import ResponsesServer
 
     rows = []
@@ -120,8 +121,13 @@ def main() -> None:
         [[r["workers"], r["timeout_s"], r["waited_s"] or f"> {GIVE_UP_SECONDS}"] for r in rows],
     )
     harness.write_results(
-        "extraction_queue",
-        {"hang_s": HANG_SECONDS, "give_up_s": GIVE_UP_SECONDS, "results": rows},
+        f"extraction_queue_{database}",
+        {
+            "database": database,
+            "hang_s": HANG_SECONDS,
+            "give_up_s": GIVE_UP_SECONDS,
+            "results": rows,
+        },
     )
 
 
