@@ -19,11 +19,13 @@ install: $(VENV)/.installed
 .env:
 	printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
+# Two workers: each runs one job at a time, and one hung extraction must not hold up the rest.
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py export_embedding_model
-	$(BIN)/python manage.py db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py db_worker & first=$$!; \
+	$(BIN)/python manage.py db_worker & second=$$!; \
+	trap 'kill $$first $$second 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install
@@ -41,6 +43,7 @@ bench: install
 	$(BIN)/python bench/recall_quality.py
 	$(BIN)/python bench/streaming_load.py
 	$(BIN)/python bench/markdown_render.py
+	$(BIN)/python bench/extraction_queue.py
 	$(BIN)/python bench/plots.py
 
 # Several Daphne processes behind nginx, several workers, PostgreSQL and Redis (deploy/scale-out).

@@ -232,6 +232,17 @@ MEMORY_PROJECT_CONTEXT_TOKEN_BUDGET = env.int("MEMORY_PROJECT_CONTEXT_TOKEN_BUDG
 # A project chat's summary is written after its first turn and again every this many turns.
 MEMORY_SUMMARY_EVERY_TURNS = env.int("MEMORY_SUMMARY_EVERY_TURNS", default=3)
 MEMORY_EXTRACTION_ATTEMPTS = env.int("MEMORY_EXTRACTION_ATTEMPTS", default=5)
+# Longest wait for one model call of an extraction; a hung upstream fails the attempt after it.
+MEMORY_EXTRACTION_TIMEOUT_SECONDS = env.float("MEMORY_EXTRACTION_TIMEOUT_SECONDS", default=30.0)
+# A worker running an extraction renews its claim on it every third of this; a run whose claim
+# has lapsed this long (its worker was killed) is queued again.
+MEMORY_EXTRACTION_LEASE_SECONDS = env.float("MEMORY_EXTRACTION_LEASE_SECONDS", default=30.0)
+# Largest memory export that can be imported, and most entries in one; an upload over the size
+# is refused before it is read (config.request_size), with REQUEST_MAX_BYTES for every request.
+MEMORY_IMPORT_MAX_BYTES = env.int("MEMORY_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+MEMORY_IMPORT_MAX_ENTRIES = env.int("MEMORY_IMPORT_MAX_ENTRIES", default=10_000)
+# The form's other fields and the multipart framing ride along with the file.
+REQUEST_MAX_BYTES = MEMORY_IMPORT_MAX_BYTES + 64 * 1024
 # How long a deleted memory can still be brought back before it is purged for good.
 MEMORY_UNDO_DAYS = env.int("MEMORY_UNDO_DAYS", default=7)
 MEMORY_STALE_AFTER_DAYS = env.dict(

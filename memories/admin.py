@@ -1,4 +1,4 @@
-"""Admin for memories: read-only views for support, and two account-wide actions.
+"""Admin for memories: read-only views for support, two account-wide actions, and extraction runs.
 
 Memories change only through memories.services (which re-embed, keep history and refresh the
 search index), so the admin shows them but does not edit them.
@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from memories import exports, services
-from memories.models import Memory, MemoryAccess, MemoryEvent, MemorySettings
+from memories import exports, services, tasks
+from memories.models import ExtractionRun, Memory, MemoryAccess, MemoryEvent, MemorySettings
 
 
 class ReadOnlyAdminMixin:
@@ -113,6 +113,43 @@ class MemorySettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+@admin.register(ExtractionRun)
+class ExtractionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Learning from each turn: failed runs are found by the status filter, and tried again."""
+
+    list_display = ("message", "owner", "status", "attempts", "updated_at", "claimed_by")
+    list_filter = ("status", "updated_at")
+    list_select_related = ("message__conversation__owner",)
+    search_fields = ("message__conversation__owner__username",)
+    date_hierarchy = "updated_at"
+    fields = (
+        "message",
+        "status",
+        "attempts",
+        "last_error",
+        "claimed_by",
+        "lease_expires_at",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    actions = ["retry"]
+
+    @admin.display(description="owner", ordering="message__conversation__owner__username")
+    def owner(self, run: ExtractionRun) -> str:
+        return run.message.conversation.owner.get_username()
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("memories.change_extractionrun")
+
+    @admin.action(description="Try the selected extractions again", permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = tasks.retry_runs(queryset.exclude(status=ExtractionRun.Status.DONE))
+        skipped = queryset.count() - count
+        note = f" ({skipped} done or running now, left alone)" if skipped else ""
+        self.message_user(request, f"Queued {count} extraction(s) again{note}.", messages.SUCCESS)
 
 
 def _owners(memories: QuerySet) -> list:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -18,8 +19,6 @@ from memories.scopes import EVERYWHERE, PERSON, Scopes
 if TYPE_CHECKING:
     from accounts.models import User
 
-# An export of a few thousand memories with their history stays well under this.
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
 DELETE_ALL_CONFIRMATION = "DELETE"
 # The scope choice that means the person's memories (a project is named by its id).
 PERSON_CHOICE = "person"
@@ -241,40 +240,27 @@ class ImportForm(forms.Form):
         label="Export file (JSON)", widget=forms.ClearableFileInput(attrs={"accept": ".json"})
     )
 
-    def clean_file(self) -> dict:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            f"At most {settings.MEMORY_IMPORT_MAX_BYTES // (1024 * 1024)} MB "
+            f"and {settings.MEMORY_IMPORT_MAX_ENTRIES:,} memories."
+        )
+
+    def clean_file(self) -> str:
+        """The export's text, once it reads as one (its entries are checked by the import)."""
         upload = self.cleaned_data["file"]
-        if upload.size > IMPORT_MAX_BYTES:
+        # Checked on the stored upload's size, before a byte of it is read into memory.
+        if upload.size > settings.MEMORY_IMPORT_MAX_BYTES:
             raise ValidationError(
-                f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB."
+                f"The file is larger than {settings.MEMORY_IMPORT_MAX_BYTES // (1024 * 1024)} MB."
             )
+        content = upload.read()
         try:
-            export = exports.read_export_file(upload.read())
+            exports.read_export_file(content)
         except exports.InvalidExport as error:
             raise ValidationError(str(error)) from None
-        for number, entry in enumerate(export["memories"], start=1):
-            if _contains_nul(entry):
-                raise ValidationError(
-                    f"Memory entry {number} contains a NUL character, which cannot be stored. "
-                    "Remove it and import the file again: nothing was imported."
-                )
-        return export
-
-
-def _contains_nul(data: object) -> bool:
-    """Whether any string of parsed JSON, keys included, holds a NUL (PostgreSQL refuses them)."""
-    # A loop, not recursion: how deep an uploaded file nests is up to whoever wrote it.
-    pending = [data]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
+        return content.decode("utf-8")
 
 
 class DeleteAllForm(forms.Form):

@@ -285,6 +285,12 @@ def mem0_memory() -> Mem0Memory:
     memory = Mem0Memory(config)
     memory.db.close()
     memory.db = TurnHistory()
+    # mem0 builds its OpenAI client with the SDK's defaults: 10 minutes a call and two retries,
+    # which let one hung upstream hold a worker for half an hour. A call gets a short limit
+    # here, and a failed attempt is retried by the task, with backoff, not by the SDK.
+    memory.llm.client = memory.llm.client.with_options(
+        timeout=settings.MEMORY_EXTRACTION_TIMEOUT_SECONDS, max_retries=0
+    )
     return memory
 
 

@@ -21,6 +21,7 @@ from chat.models import Conversation, Message, Project
 from memories import retrieval
 from memories.models import (
     ExtractionRun,
+    ImportJob,
     Memory,
     MemoryAccess,
     MemoryEvent,
@@ -53,6 +54,10 @@ class ProjectNotFound(Http404):
 
 class AnswerNotFound(Http404):
     """No assistant message with that id belongs to this owner."""
+
+
+class ImportNotFound(Http404):
+    """No import with that id belongs to this owner."""
 
 
 @dataclass(frozen=True)
@@ -356,3 +361,18 @@ def changes_after(answer: Message) -> list[MemoryChange] | None:
         ],
     ).select_related("memory")
     return [MemoryChange(e.memory, e.action, e.old_text, e.new_text) for e in events]
+
+
+def extraction_failed(answer: Message) -> bool:
+    """Whether extracting memories from this answer's turn failed for good (retries included)."""
+    return ExtractionRun.objects.filter(message=answer, status=ExtractionRun.Status.FAILED).exists()
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+
+def get_import_job(owner: User, job_id: int) -> ImportJob:
+    try:
+        return ImportJob.objects.defer("source").get(pk=job_id, owner=owner)
+    except ImportJob.DoesNotExist:
+        raise ImportNotFound("No such import.") from None

@@ -132,7 +132,8 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalized.encode()).hexdigest()
 
 
-def _clean_text(text: str) -> str:
+def clean_text(text: str) -> str:
+    """The text as a memory stores it, or InvalidMemory saying why it cannot be one."""
     text = text.strip()
     if not text:
         raise InvalidMemory("A memory needs some text.")
@@ -202,7 +203,7 @@ def add_memory(
 
     `needs_approval` None means: as the owner's settings say (for automatic memories).
     """
-    text = _clean_text(text)
+    text = clean_text(text)
     _check_kind(kind)
     _check_project(owner, project_id)
     if source_message is not None:
@@ -340,8 +341,8 @@ def update_memory(
     memory = get_memory(owner, memory_id)
     changed = []
     old_text = memory.text
-    if text is not None and _clean_text(text) != memory.text:
-        memory.text = _clean_text(text)
+    if text is not None and clean_text(text) != memory.text:
+        memory.text = clean_text(text)
         memory.content_hash = content_hash(memory.text)
         memory.embedding = embeddings.to_bytes(embeddings.embed_text(memory.text))
         changed += ["text", "content_hash", "embedding"]

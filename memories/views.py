@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from accounts.http import AuthenticatedHttpRequest
-from memories import exports, recall, selectors, services
+from memories import exports, recall, selectors, services, tasks
 from memories.forms import (
     PERSON_CHOICE,
     ApproveForm,
@@ -339,14 +339,23 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_file(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
-    result = None
     if request.method == "POST" and form.is_valid():
-        try:
-            result = exports.import_memories(request.user, form.cleaned_data["file"])
-        except exports.InvalidExport as error:
-            form.add_error("file", str(error))
+        job = tasks.start_import(request.user, form.cleaned_data["file"])
+        return redirect(job)
     status = 400 if form.errors else 200
-    return render(request, "memories/import.html", {"form": form, "result": result}, status=status)
+    return render(request, "memories/import.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def import_job(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """How an import is going; the page polls it until the import ended."""
+    job = selectors.get_import_job(request.user, pk)
+    template = (
+        "memories/partials/import_progress.html" if request.htmx else "memories/import_job.html"
+    )
+    return render(request, template, {"job": job})
 
 
 # --- under each chat answer ------------------------------------------------------------------
@@ -363,11 +372,7 @@ def answer_memory(request: AuthenticatedHttpRequest, message_id: int) -> HttpRes
     return render(
         request,
         "memories/partials/answer_memory_panel.html",
-        {
-            "answer": answer,
-            "used": selectors.memories_used_by(request.user, answer),
-            "changes": selectors.changes_after(answer),
-        },
+        {"used": selectors.memories_used_by(request.user, answer), **_notice_context(answer)},
     )
 
 
@@ -379,11 +384,27 @@ def answer_changes(request: AuthenticatedHttpRequest, message_id: int) -> HttpRe
     answer = selectors.get_answer(request.user, message_id)
     if not request.htmx:
         return _answer_in_conversation(answer)
-    return render(
-        request,
-        "memories/partials/answer_changes.html",
-        {"answer": answer, "changes": selectors.changes_after(answer)},
-    )
+    # Someone is waiting on an extraction: if its worker died, queue it again now.
+    tasks.requeue_abandoned_extractions()
+    return render(request, "memories/partials/answer_changes.html", _notice_context(answer))
+
+
+@login_required
+@require_POST
+def retry_extraction(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    """Try again to learn from an answer's turn, after every automatic attempt failed."""
+    answer = selectors.get_answer(request.user, message_id)
+    try:
+        tasks.retry_failed_extraction(answer)
+    except tasks.RetryRefused as error:
+        if request.htmx:
+            return HttpResponse(str(error), status=409, content_type="text/plain")
+        messages.error(request, str(error))
+        return _answer_in_conversation(answer)
+    if request.htmx:
+        return render(request, "memories/partials/answer_changes.html", _notice_context(answer))
+    messages.success(request, "Trying again to update memory from this answer.")
+    return _answer_in_conversation(answer)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -452,6 +473,15 @@ def _selection_rejected(
         return render(request, "memories/partials/bulk_result.html", {"form": form}, status=400)
     messages.error(request, " ".join(form.errors["ids"]))
     return redirect("memories:list")
+
+
+def _notice_context(answer: Message) -> dict:
+    """What the notice under an answer shows: its turn's changes, or that extraction failed."""
+    return {
+        "answer": answer,
+        "changes": selectors.changes_after(answer),
+        "extraction_failed": selectors.extraction_failed(answer),
+    }
 
 
 def _answer_in_conversation(answer: Message) -> HttpResponse:

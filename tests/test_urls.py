@@ -41,6 +41,7 @@ PAGES = {
     "memories:preview",
     "memories:export",
     "memories:import",
+    "memories:import_job",
     "memories:answer_memory",
     "memories:answer_changes",
     "memories:detail",

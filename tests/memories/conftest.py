@@ -14,3 +14,7 @@ def client(client_for, user) -> Client:
 @pytest.fixture
 def memory(user, make_memory) -> Memory:
     return make_memory(user, "Likes hiking in the Alps", kind="preference")
+
+
+# Real worker processes, for the tests of background jobs.
+from tests.memories.workers import shared_database, start_worker  # noqa: E402, F401

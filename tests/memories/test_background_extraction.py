@@ -1,20 +1,23 @@
 """Extraction runs after the turn as a durable job: it never delays the stream, loses nothing."""
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management import call_command
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from chat import services as chat_services
 from chat import turns
 from chat.models import Message
-from memories import selectors
+from memories import selectors, tasks
 from memories.models import ExtractionRun, Memory, MemoryEvent
-from tests.upstream import HTTPError, Text
+from tests.upstream import Hang, HTTPError, Text
 
 EXTRACTED = '{"memory": [{"text": "Is allergic to peanuts"}]}'
-# mem0's OpenAI client makes three calls before giving up (the SDK's two retries).
-FAILED_ATTEMPT = (HTTPError(500, "overloaded"),) * 3
+# An attempt makes one call: the task retries with backoff, the SDK does not retry.
+FAILED_ATTEMPT = (HTTPError(500, "overloaded"),)
 
 
 async def stream_turn(conversation, text: str) -> list[turns.TurnUpdate]:
@@ -124,3 +127,59 @@ async def test_offline_model_supersedes_a_moved_home(conversation, make_conversa
     assert (MemoryEvent.Action.SUPERSEDED, "Lives in Berlin") in {
         (c.action, c.memory.text) for c in changes
     }
+
+
+# item 11
+@pytest.mark.django_db(transaction=True)
+def test_a_hung_extraction_call_fails_after_its_own_timeout_without_retries(
+    upstream, conversation, make_turn, settings
+):
+    settings.MEMORY_EXTRACTION_TIMEOUT_SECONDS = 0.5
+    settings.MEMORY_EXTRACTION_ATTEMPTS = 1
+    upstream.script_chat(Hang(30))
+    turn = make_turn(conversation, "I am allergic to peanuts.", "Good to know.")
+
+    run = tasks.schedule_extraction(turn.answer)
+
+    run.refresh_from_db()
+    assert run.status == ExtractionRun.Status.FAILED
+    assert "timed out" in run.last_error
+    assert len(upstream.chat_bodies()) == 1
+
+
+# item 12
+@pytest.mark.django_db(transaction=True)
+def test_a_run_claimed_by_a_live_worker_is_not_run_again(upstream, conversation, make_turn):
+    turn = make_turn(conversation, "I am allergic to peanuts.", "Good to know.")
+    run = ExtractionRun.objects.create(
+        message=turn.answer,
+        attempts=1,
+        claimed_by="another-worker",
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
+
+    tasks.extract_memories.call(run.pk)
+    tasks.requeue_abandoned_extractions()
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.claimed_by) == ("pending", 1, "another-worker")
+    assert upstream.chat_bodies() == []
+
+
+# item 12
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_claim_lapsed_is_queued_again_and_finished(upstream, conversation, make_turn):
+    upstream.script_chat(EXTRACTED)
+    turn = make_turn(conversation, "I am allergic to peanuts.", "Good to know.")
+    run = ExtractionRun.objects.create(
+        message=turn.answer,
+        attempts=1,
+        claimed_by="a-killed-worker",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    assert tasks.requeue_abandoned_extractions() == 1
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.claimed_by) == ("done", 2, "")
+    assert Memory.objects.filter(text="Is allergic to peanuts").count() == 1

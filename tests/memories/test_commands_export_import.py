@@ -59,7 +59,15 @@ def test_importing_the_same_file_twice_skips_duplicates(user, tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"{not json", "not valid JSON"), (b'{"format": "other"}', "not a memory export")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"format": "other"}', "not a memory export"),
+        # item 17: PostgreSQL cannot store a NUL; the command refuses the file as the page does.
+        (
+            b'{"format": "recall-memories/1", "memories": [{"text": "Owns a\\u0000 canoe"}]}',
+            "entry 1 contains a NUL character",
+        ),
+    ],
 )
 def test_a_bad_file_is_a_clear_error_and_changes_nothing(user, tmp_path, content, message):
     services.add_memory(user, "Likes hiking")

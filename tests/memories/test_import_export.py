@@ -31,11 +31,11 @@ def test_import_adds_new_memories_and_skips_duplicates(
     exported = client_for(other_user).get(reverse("memories:export")).content
     upload = SimpleUploadedFile("memories.json", exported, content_type="application/json")
 
-    response = client.post(reverse("memories:import"), {"file": upload})
+    response = client.post(reverse("memories:import"), {"file": upload}, follow=True)
 
-    result = response.context["result"]
+    job = response.context["job"]
     assert response.status_code == 200
-    assert (result.added, result.skipped) == (1, 1)
+    assert (job.added, job.skipped) == (1, 1)
     assert "Added 1, skipped 1 already known" in response.content.decode()
     assert sorted(Memory.objects.filter(owner=user).values_list("text", flat=True)) == [
         "Likes hiking in the Alps",
@@ -77,10 +77,10 @@ def test_import_reports_unreadable_entries(client, user):
         "m.json", json.dumps(data).encode(), content_type="application/json"
     )
 
-    response = client.post(reverse("memories:import"), {"file": upload})
+    response = client.post(reverse("memories:import"), {"file": upload}, follow=True)
 
-    result = response.context["result"]
-    assert result.added == 1 and len(result.errors) == 2
+    job = response.context["job"]
+    assert job.added == 1 and len(job.errors) == 2
     assert "could not be read" in response.content.decode()
 
 
