@@ -36,6 +36,7 @@ PAGES = {
     "chat:project_new",
     "chat:project_edit",
     "chat:project_delete",
+    "chat:search",
     "memories:list",
     "memories:add",
     "memories:preview",
