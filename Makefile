@@ -19,11 +19,15 @@ install: $(VENV)/.installed
 .env:
 	printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
+# Both processes load the embedding model as they start; "ready" is printed once both have.
+# The worker looks for new jobs every 0.2 s, so a memory shows up well within a second or two.
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py db_worker --interval 0.2 & worker=$$!; \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000 & server=$$!; \
+	trap 'kill $$worker $$server 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py wait_until_warm http://127.0.0.1:8000; \
+	wait $$server
 
 test: install
 	$(BIN)/python -m pytest
@@ -39,6 +43,7 @@ bench: install
 	$(BIN)/python bench/recall_quality.py
 	$(BIN)/python bench/streaming_load.py
 	$(BIN)/python bench/markdown_render.py
+	$(BIN)/python bench/memory_visible_latency.py
 	$(BIN)/python bench/plots.py
 
 # Several Daphne processes behind nginx, several workers, PostgreSQL and Redis (deploy/scale-out).
