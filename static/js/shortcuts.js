@@ -50,6 +50,7 @@
     }
   }
 
+  // Capture phase: Shift+Esc must reach us before chat.js reads a plain Esc as "stop".
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.isComposing) {
       return;
@@ -74,5 +75,5 @@
       event.preventDefault();
       action();
     }
-  });
+  }, true);
 })();

@@ -14,7 +14,8 @@
     }
   });
 
-  // Esc closes an open sidebar and gives focus back to its toggle; otherwise Esc is left alone.
+  // Esc closes an open sidebar and gives focus back to its toggle; otherwise Esc is left alone
+  // (capture phase, so that closing the sidebar is all that this Esc does).
   document.addEventListener("keydown", function (event) {
     var toggle = document.getElementById("sidebar-toggle");
     if (event.key !== "Escape" || event.shiftKey || !toggle) {
@@ -25,5 +26,5 @@
       setOpen(toggle, false);
       toggle.focus();
     }
-  });
+  }, true);
 })();
