@@ -20,13 +20,17 @@ install: $(VENV)/.installed
 	printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
 # Two workers: each runs one job at a time, and one hung extraction must not hold up the rest.
+# Every process loads the embedding model as it starts; "ready" is printed once all have. The
+# workers look for new jobs every 0.2 s, so a memory shows up well within a second or two.
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py export_embedding_model
-	$(BIN)/python manage.py db_worker & first=$$!; \
-	$(BIN)/python manage.py db_worker & second=$$!; \
-	trap 'kill $$first $$second 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py db_worker --interval 0.2 & first=$$!; \
+	$(BIN)/python manage.py db_worker --interval 0.2 & second=$$!; \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000 & server=$$!; \
+	trap 'kill $$first $$second $$server 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py wait_until_warm http://127.0.0.1:8000; \
+	wait $$server
 
 test: install
 	$(BIN)/python -m pytest
@@ -44,6 +48,7 @@ bench: install
 	$(BIN)/python bench/streaming_load.py
 	$(BIN)/python bench/markdown_render.py
 	$(BIN)/python bench/extraction_queue.py
+	$(BIN)/python bench/memory_visible_latency.py
 	$(BIN)/python bench/plots.py
 
 # Several Daphne processes behind nginx, several workers, PostgreSQL and Redis (deploy/scale-out).

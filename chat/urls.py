@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from chat import project_views, views
+from chat import project_views, search_views, views
 
 app_name = "chat"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("c/new/", views.new, name="new"),
+    path("search/", search_views.search, name="search"),
     path("c/<int:pk>/", views.conversation, name="conversation"),
     path("c/<int:pk>/rename/", views.rename, name="rename"),
     path("c/<int:pk>/delete/", views.delete, name="delete"),

@@ -9,7 +9,9 @@ ones torch gives (bench/embedding_compare.py) and stored embeddings stay valid.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,8 @@ from django.conf import settings
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
     from tokenizers import Tokenizer
+
+logger = logging.getLogger(__name__)
 
 DIMENSIONS = 384
 # The model's max_seq_length (sentence_bert_config.json): longer texts are cut, as before.
@@ -63,8 +67,15 @@ def _load_encoder() -> tuple[Tokenizer, InferenceSession]:
     # machine's other core serves the other requests (measured in bench/RESULTS.md).
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
+    started = time.monotonic()
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    logger.info("Embedding model loaded in %.1f s", time.monotonic() - started)
     return tokenizer, session
+
+
+def is_loaded() -> bool:
+    """Whether this process has the embedding model in memory, so the next embedding is quick."""
+    return _load_encoder.cache_info().currsize > 0
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:

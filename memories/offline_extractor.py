@@ -59,6 +59,23 @@ STATUS = _rule(r"\b(?:the )?status(?: is|:)\s*{PHRASE}{END}")
 OPEN_QUESTION = _rule(r"\bopen question(?: is)?:?\s*{PHRASE}{END}")
 MY_X_IS = _rule(r"\bmy\s+([a-z][\w' ]{1,30}?)\s+(?:is|are)\s+{PHRASE}{END}")
 
+# When a lasting fact became true is not part of it: "I moved to Madrid last month" is about
+# Madrid, and "last month" would be wrong by next month. Tasks and reminders keep their times.
+_COUNT = r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|a couple of|several|\d+)"
+_MONTH = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
+)
+_WHEN = (
+    r"(?:last|this|past)\s+(?:week|weekend|month|year|spring|summer|autumn|fall|winter)",
+    r"earlier\s+this\s+(?:week|month|year)",
+    r"(?:yesterday|today|recently|lately|just now)",
+    rf"{_COUNT}\s+(?:days?|weeks?|months?|years?)\s+ago",
+    r"a\s+while\s+(?:ago|back)",
+    r"(?:back\s+)?in\s+(?:\d{4}|" + _MONTH + r"(?:\s+\d{4})?)",
+    r"since\s+(?:\d{4}|" + _MONTH + r"(?:\s+\d{4})?|last\s+(?:week|month|year))",
+)
+_TRAILING_WHEN = re.compile(r"(?:,?\s+(?:" + "|".join(_WHEN) + r"))+\s*$", re.IGNORECASE)
+
 
 def extract_facts(message: str) -> tuple[list[Fact], list[ForgetRequest]]:
     """The durable facts stated in a user's message, and what they asked to forget."""
@@ -88,13 +105,13 @@ def extract_facts(message: str) -> tuple[list[Fact], list[ForgetRequest]]:
     for match in NAME.finditer(message):
         add(match, f"Name is {match.group(1)}", MemoryKind.PROFILE, "profile:name")
     for match in LIVES.finditer(message):
-        add(match, f"Lives in {_clean(match.group(1))}", MemoryKind.PROFILE, "profile:home")
+        add(match, f"Lives in {_lasting(match.group(1))}", MemoryKind.PROFILE, "profile:home")
     for match in FROM.finditer(message):
-        add(match, f"Is from {_clean(match.group(1))}", MemoryKind.PROFILE, "profile:origin")
+        add(match, f"Is from {_lasting(match.group(1))}", MemoryKind.PROFILE, "profile:origin")
     for match in WORK.finditer(message):
         add(
             match,
-            f"Works {match.group(1).lower()} {_clean(match.group(2))}",
+            f"Works {match.group(1).lower()} {_lasting(match.group(2))}",
             MemoryKind.PROFILE,
             "profile:work",
         )
@@ -102,12 +119,12 @@ def extract_facts(message: str) -> tuple[list[Fact], list[ForgetRequest]]:
         topic = _clean(match.group(1)).lower()
         add(
             match,
-            f"Favorite {topic} is {_clean(match.group(2))}",
+            f"Favorite {topic} is {_lasting(match.group(2))}",
             MemoryKind.PREFERENCE,
             f"preference:favorite {topic}",
         )
     for match in PREFER_FOR.finditer(message):
-        context = _clean(match.group(2)).lower()
+        context = _lasting(match.group(2)).lower()
         add(
             match,
             f"Prefers {_clean(match.group(1))} for {context}",
@@ -115,15 +132,15 @@ def extract_facts(message: str) -> tuple[list[Fact], list[ForgetRequest]]:
             f"preference:{context}",
         )
     for match in PREFER.finditer(message):
-        add(match, f"Prefers {_clean(match.group(1))}", MemoryKind.PREFERENCE)
+        add(match, f"Prefers {_lasting(match.group(1))}", MemoryKind.PREFERENCE)
     for match in DISLIKE.finditer(message):
-        add(match, f"Dislikes {_clean(match.group(1))}", MemoryKind.PREFERENCE)
+        add(match, f"Dislikes {_lasting(match.group(1))}", MemoryKind.PREFERENCE)
     for match in LIKE.finditer(message):
-        add(match, f"Likes {_clean(match.group(1))}", MemoryKind.PREFERENCE)
+        add(match, f"Likes {_lasting(match.group(1))}", MemoryKind.PREFERENCE)
     for match in ALLERGY.finditer(message):
-        add(match, f"Is allergic to {_clean(match.group(1))}", MemoryKind.PROFILE)
+        add(match, f"Is allergic to {_lasting(match.group(1))}", MemoryKind.PROFILE)
     for match in WORKING_ON.finditer(message):
-        add(match, f"Is working on {_clean(match.group(1))}", MemoryKind.TASK)
+        add(match, f"Is working on {_lasting(match.group(1))}", MemoryKind.TASK)
     for match in NEED_TO.finditer(message):
         add(match, f"Needs to {_clean(match.group(1))}", MemoryKind.TASK)
     for match in MY_X_IS.finditer(message):
@@ -169,6 +186,11 @@ def kind_of(text: str) -> str:
 
 def _clean(text: str) -> str:
     return " ".join(text.strip().strip("\"'“”").split())
+
+
+def _lasting(text: str) -> str:
+    """A lasting fact's phrase without the trailing words that say when it started."""
+    return _clean(_TRAILING_WHEN.sub("", _clean(text)))
 
 
 def _sentence(text: str) -> str:

@@ -18,8 +18,10 @@ from chat.models import Conversation, Message, Project
 from memories.models import Memory, MemoryEvent
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-# Anyone may open these: signing up, logging in and out, resetting a forgotten password.
+# Anyone may open these: signing up, logging in and out, resetting a forgotten password, and
+# the readiness probe (it says only whether the process has loaded its model).
 PUBLIC = {
+    "ready",
     "signup",
     "login",
     "logout",
@@ -36,6 +38,7 @@ PAGES = {
     "chat:project_new",
     "chat:project_edit",
     "chat:project_delete",
+    "chat:search",
     "memories:list",
     "memories:add",
     "memories:preview",

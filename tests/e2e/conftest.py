@@ -14,6 +14,14 @@ from tests.processes import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _skip_or_fail(reason: str) -> None:
+    """Skip a browser test on a machine without the tool; in CI a skipped browser test fails."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs {reason}")
+    pytest.skip(f"{reason}: browser tests skipped")
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +65,7 @@ def live_server_url(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Chromium for the browser tests: apt-get install chromium")
-        pytest.skip("Chromium is not installed (apt-get install chromium): browser tests skipped")
+        _skip_or_fail("Chromium for the browser tests (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     # The first answer of a fresh server may wait for the embedding model to load.
@@ -86,3 +92,18 @@ def page(browser):
     page.set_default_timeout(20_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core from the npm registry, at the version package.json pins (`npm ci` installs it)."""
+    if not AXE_SCRIPT.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            _skip_or_fail(
+                "npm to install axe-core for the accessibility tests (apt-get install npm)"
+            )
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True, capture_output=True
+        )
+    return AXE_SCRIPT

@@ -82,3 +82,35 @@ def test_in_a_project_chat_work_facts_go_to_the_project_and_person_facts_to_the_
     scopes = dict(Memory.objects.values_list("text", "project_id"))
     assert scopes["Decided to use Postgres for the ledger"] == project.pk
     assert scopes["Prefers tea"] is None
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Actually I moved to Madrid last month.", "Lives in Madrid"),
+        ("I moved to Oslo yesterday", "Lives in Oslo"),
+        ("I moved to Kyoto two weeks ago.", "Lives in Kyoto"),
+        ("I moved to Lyon in 2019.", "Lives in Lyon"),
+        ("I live in Porto since March", "Lives in Porto"),
+        ("I moved to Quito back in 2019, by the way", "Lives in Quito"),
+        ("I work at Acme since last year.", "Works at Acme"),
+        ("I really like bouldering lately", "Likes bouldering"),
+        ("I prefer tea for breakfast since 2020", "Prefers tea for breakfast"),
+    ],
+)
+def test_when_a_lasting_fact_began_is_left_out_of_it(message, expected):
+    facts, _ = extract_facts(message)
+
+    assert [f.text for f in facts] == [expected]
+
+
+def test_a_place_named_like_a_time_word_is_kept():
+    facts, _ = extract_facts("I live in Today Street")
+
+    assert [f.text for f in facts] == ["Lives in Today Street"]
+
+
+def test_a_task_keeps_its_time():
+    facts, _ = extract_facts("I need to call the plumber today.")
+
+    assert [f.text for f in facts] == ["Needs to call the plumber today"]
