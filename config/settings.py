@@ -104,6 +104,11 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The cache holds cross-process locks (one voice session per user): shared when Redis is.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 
 TASKS = {
     "default": {
@@ -140,6 +145,17 @@ CHAT_TOOL_ROUNDS = env.int("CHAT_TOOL_ROUNDS", default=4)
 CHAT_STREAM_FLUSH_SECONDS = env.float("CHAT_STREAM_FLUSH_SECONDS", default=0.05)
 # Pace of the offline demo model, so its answer visibly streams.
 OFFLINE_MODEL_TOKEN_DELAY_SECONDS = env.float("OFFLINE_MODEL_TOKEN_DELAY_SECONDS", default=0.03)
+
+# Voice conversations (offline engine: faster-whisper tiny.en, webrtcvad and Piper).
+VOICE_ENABLED = env.bool("VOICE_ENABLED", default=True)
+VOICE_MAX_SESSION_SECONDS = env.float("VOICE_MAX_SESSION_SECONDS", default=900.0)
+# A session in which nobody speaks for this long is closed.
+VOICE_IDLE_SECONDS = env.float("VOICE_IDLE_SECONDS", default=120.0)
+# This much silence after speech ends the user's utterance.
+VOICE_END_OF_SPEECH_MS = env.int("VOICE_END_OF_SPEECH_MS", default=600)
+VOICE_MAX_UTTERANCE_SECONDS = env.float("VOICE_MAX_UTTERANCE_SECONDS", default=30.0)
+# Audio may run ahead of the wall clock by this much (network bursts); more is refused.
+VOICE_AUDIO_AHEAD_SECONDS = env.float("VOICE_AUDIO_AHEAD_SECONDS", default=2.0)
 
 # Memory
 MEMORY_EMBEDDER = env("MEMORY_EMBEDDER", default="minilm")

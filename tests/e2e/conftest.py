@@ -51,6 +51,7 @@ def live_server_url(tmp_path_factory) -> Iterator[str]:
         # Extraction runs inside the server process here, so no worker is needed.
         "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
         "OFFLINE_MODEL_TOKEN_DELAY_SECONDS": "0.005",
+        "VOICE_ENABLED": "true",
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
