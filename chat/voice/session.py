@@ -122,9 +122,9 @@ class OfflineEngine:
         self.spoken: SpokenAnswer | None = None
         self.last_heard = time.monotonic()
 
-    @property
-    def output_sample_rate(self) -> int:
-        return speech.output_sample_rate()
+    async def output_sample_rate(self) -> int:
+        # The first call may load the voice: never on the event loop.
+        return await asyncio.to_thread(speech.output_sample_rate)
 
     def busy_until(self) -> float:
         """When the agent last was, or will stop, listening or talking (for the idle timeout)."""
@@ -211,7 +211,7 @@ class OfflineEngine:
         sentences.put_nowait(None)
 
     async def speak(self, sentences: asyncio.Queue, spoken: SpokenAnswer) -> None:
-        rate = self.output_sample_rate
+        rate = await self.output_sample_rate()
         chunk_bytes = int(rate * AUDIO_CHUNK_SECONDS) * speech.BYTES_PER_SAMPLE
         while (sentence := await sentences.get()) is not None:
             pcm = await asyncio.to_thread(speech.synthesize, sentence)
@@ -262,12 +262,13 @@ class VoiceSession:
                 f"Audio must be {speech.INPUT_SAMPLE_RATE} Hz mono PCM16 "
                 f"(this stream declared {rate!r} Hz).",
             )
+        output_sample_rate = await self.engine.output_sample_rate()
         self.started_at = time.monotonic()
         await self.outbox.event(
             {
                 "type": "ready",
                 "input_sample_rate": speech.INPUT_SAMPLE_RATE,
-                "output_sample_rate": self.engine.output_sample_rate,
+                "output_sample_rate": output_sample_rate,
             }
         )
 

@@ -71,10 +71,16 @@ def live_server_url(tmp_path_factory) -> Iterator[str]:
         log.close()
 
 
+@pytest.fixture(scope="module")
+def browser_args() -> list[str]:
+    """Extra Chromium flags; a test module overrides this (a fake microphone, say)."""
+    return []
+
+
 # Module scope: the sync Playwright API keeps an event loop running in this thread while it is
 # open, which async tests elsewhere in the session could not start beside.
 @pytest.fixture(scope="module")
-def browser():
+def browser(browser_args):
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("CI needs Chromium for the browser tests: apt-get install chromium")
@@ -92,6 +98,7 @@ def browser():
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                *browser_args,
             ],
         )
         yield browser
