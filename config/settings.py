@@ -148,6 +148,11 @@ OFFLINE_MODEL_TOKEN_DELAY_SECONDS = env.float("OFFLINE_MODEL_TOKEN_DELAY_SECONDS
 
 # Voice conversations (offline engine: faster-whisper tiny.en, webrtcvad and Piper).
 VOICE_ENABLED = env.bool("VOICE_ENABLED", default=True)
+# "auto": the OpenAI Realtime API when a key or base URL is set, else offline; or either by name.
+VOICE_ENGINE = env("VOICE_ENGINE", default="auto")
+OPENAI_REALTIME_MODEL = env("OPENAI_REALTIME_MODEL", default="gpt-realtime")
+# The Realtime websocket's base URL (ws:// or wss://), when not OPENAI_BASE_URL's.
+OPENAI_REALTIME_URL = env("OPENAI_REALTIME_URL", default="")
 VOICE_MAX_SESSION_SECONDS = env.float("VOICE_MAX_SESSION_SECONDS", default=900.0)
 # A session in which nobody speaks for this long is closed.
 VOICE_IDLE_SECONDS = env.float("VOICE_IDLE_SECONDS", default=120.0)

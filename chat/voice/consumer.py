@@ -10,17 +10,21 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from chat import services
+from chat import agent, services
 from chat.consumers import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from chat.models import Conversation, Message
 from chat.voice import services as voice_services
-from chat.voice.session import (
-    CLOSE_BUSY,
-    CLOSE_DISABLED,
-    OfflineEngine,
-    SessionEnded,
-    VoiceSession,
-)
+from chat.voice.offline import OfflineEngine
+from chat.voice.realtime import RealtimeEngine
+from chat.voice.session import CLOSE_BUSY, CLOSE_DISABLED, Engine, SessionEnded, VoiceSession
+
+
+def engine_for(conversation: Conversation, consumer: "VoiceConsumer") -> Engine:
+    engine = settings.VOICE_ENGINE
+    upstream = settings.OPENAI_REALTIME_URL or not agent.uses_offline_model()
+    if engine == "realtime" or (engine == "auto" and upstream):
+        return RealtimeEngine(conversation, consumer)
+    return OfflineEngine(conversation, consumer)
 
 
 class VoiceConsumer(AsyncWebsocketConsumer):
@@ -51,7 +55,7 @@ class VoiceConsumer(AsyncWebsocketConsumer):
             await self.end(SessionEnded(CLOSE_BUSY, str(busy)))
             return
         self.conversation = conversation
-        self.session = VoiceSession(OfflineEngine(conversation, self), self)
+        self.session = VoiceSession(engine_for(conversation, self), self)
         self.watchdog = asyncio.create_task(self.watch())
 
     async def disconnect(self, code: int) -> None:

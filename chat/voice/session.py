@@ -1,12 +1,11 @@
-"""One voice session: its protocol and limits, and the offline engine that turns speech into turns.
+"""One voice session: its protocol and limits, whichever engine hears and answers.
 
 The session checks what the browser sends (a start frame, then 16 kHz PCM16) and enforces the
-limits; the engine hears utterances, runs each as an ordinary chat turn and speaks the answer.
+limits; the engine (offline.py, realtime.py) turns the audio into saved turns and spoken answers.
 """
 
 import asyncio
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,9 +13,8 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import services, turns
+from chat import services
 from chat.models import Conversation, Message
-from chat.streaming import batched
 from chat.voice import services as voice_services
 from chat.voice import speech
 
@@ -26,11 +24,8 @@ CLOSE_DISABLED = 4403
 CLOSE_TIMEOUT = 4408
 CLOSE_BUSY = 4409
 CLOSE_TOO_FAST = 4429
-# Audio goes out in pieces of this length, so a barge-in stops it within one piece.
-AUDIO_CHUNK_SECONDS = 0.25
+CLOSE_UPSTREAM = 4502
 WATCH_INTERVAL_SECONDS = 0.5
-# A sentence ends at . ! ? or … (and any closing quotes or brackets) before a space; or a new line.
-SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s)|\n")
 
 
 class SessionEnded(Exception):
@@ -54,25 +49,25 @@ class Outbox(Protocol):
 
     async def answer_finished(self, answer: Message) -> None: ...
 
+    async def end(self, ended: "SessionEnded") -> None:
+        """Close the session from the engine's side (the upstream failed, say)."""
+        ...
 
-class SentenceSplitter:
-    """Gathers streamed text and hands out whole sentences, so each can be spoken on its own."""
 
-    def __init__(self) -> None:
-        self._pending = ""
+class Engine(Protocol):
+    async def open(self) -> int:
+        """Get ready; the sample rate of the PCM16 speech it will send back."""
+        ...
 
-    def add(self, text: str) -> list[str]:
-        text = self._pending + text
-        sentences, start = [], 0
-        for end in SENTENCE_END.finditer(text):
-            sentences.append(text[start : end.end()].strip())
-            start = end.end()
-        self._pending = text[start:]
-        return [sentence for sentence in sentences if sentence]
+    async def feed(self, pcm: bytes) -> None:
+        """Take 16 kHz PCM16 from the microphone."""
+        ...
 
-    def rest(self) -> str:
-        rest, self._pending = self._pending.strip(), ""
-        return rest
+    def busy_until(self) -> float:
+        """When someone last spoke or the agent will stop talking (monotonic clock)."""
+        ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -108,127 +103,34 @@ class SpokenAnswer:
         return " ".join(heard)
 
 
-class OfflineEngine:
-    """Speech in with webrtcvad and faster-whisper, the typed-chat turn, speech out with Piper."""
-
-    def __init__(self, conversation: Conversation, outbox: Outbox) -> None:
-        self.conversation = conversation
-        self.outbox = outbox
-        self.detector = speech.UtteranceDetector(
-            end_of_speech_ms=settings.VOICE_END_OF_SPEECH_MS,
-            max_utterance_seconds=settings.VOICE_MAX_UTTERANCE_SECONDS,
+async def open_spoken_turn(
+    conversation: Conversation, transcript: str, outbox: Outbox
+) -> tuple[Message, Message] | None:
+    """Save the transcript as the user's turn and show it; None when the chat refuses it."""
+    try:
+        user_message, answer = await database_sync_to_async(voice_services.start_spoken_turn)(
+            conversation, transcript
         )
-        self.turn: asyncio.Task | None = None
-        self.spoken: SpokenAnswer | None = None
-        self.last_heard = time.monotonic()
+    except services.TurnRejected as rejection:
+        await outbox.event({"type": "error", "message": str(rejection)})
+        return None
+    await outbox.turn_started(user_message, answer)
+    return user_message, answer
 
-    async def output_sample_rate(self) -> int:
-        # The first call may load the voice: never on the event loop.
-        return await asyncio.to_thread(speech.output_sample_rate)
 
-    def busy_until(self) -> float:
-        """When the agent last was, or will stop, listening or talking (for the idle timeout)."""
-        ends_at = self.spoken.ends_at if self.spoken else 0.0
-        if self.turn and not self.turn.done():
-            return time.monotonic()
-        return max(self.last_heard, ends_at)
-
-    def speaking(self) -> bool:
-        working = self.turn is not None and not self.turn.done()
-        return working or (self.spoken is not None and self.spoken.playing(time.monotonic()))
-
-    async def feed(self, pcm: bytes) -> None:
-        # webrtcvad takes microseconds a frame: cheaper inline than a trip to a thread.
-        for event in self.detector.feed(pcm):
-            self.last_heard = time.monotonic()
-            if isinstance(event, speech.SpeechStarted):
-                await self.outbox.event({"type": "speech_started"})
-                if self.speaking():
-                    await self.barge_in()
-            else:
-                await self.outbox.event({"type": "speech_ended"})
-                self.turn = asyncio.create_task(self.take_turn(event.pcm))
-
-    async def barge_in(self) -> None:
-        """The user spoke over the answer: stop at once, keep the answer up to what was heard."""
-        heard_at = time.monotonic()
-        spoken, turn = self.spoken, self.turn
-        self.spoken = self.turn = None
-        await self.outbox.event({"type": "barge_in"})
-        if turn is not None:
-            turn.cancel()
-            await asyncio.gather(turn, return_exceptions=True)
-        if spoken is not None:
-            answer = await database_sync_to_async(voice_services.keep_heard_part)(
-                spoken.answer,
-                spoken.heard(heard_at),
-                extraction_scheduled=spoken.extraction_scheduled,
-            )
-            await self.outbox.answer_finished(answer)
-
-    async def take_turn(self, pcm: bytes) -> None:
-        transcript = await asyncio.to_thread(speech.transcribe, pcm)
-        if not transcript:
-            await self.outbox.event({"type": "no_speech"})
-            return
-        try:
-            user_message, answer = await database_sync_to_async(voice_services.start_spoken_turn)(
-                self.conversation, transcript
-            )
-        except services.TurnRejected as rejection:
-            await self.outbox.event({"type": "error", "message": str(rejection)})
-            return
-        self.spoken = spoken = SpokenAnswer(answer)
-        await self.outbox.turn_started(user_message, answer)
-        sentences: asyncio.Queue[str | None] = asyncio.Queue()
-        speaker = asyncio.create_task(self.speak(sentences, spoken))
-        try:
-            await self.stream_text(user_message, spoken, sentences)
-            await speaker
-        finally:
-            speaker.cancel()
-            await asyncio.gather(speaker, return_exceptions=True)
-        await self.outbox.event({"type": "answer_spoken", "message_id": answer.pk})
-
-    async def stream_text(
-        self, user_message: Message, spoken: SpokenAnswer, sentences: asyncio.Queue
-    ) -> None:
-        splitter = SentenceSplitter()
-        updates = turns.stream_answer(self.conversation, user_message, spoken.answer)
-        async for batch in batched(updates, settings.CHAT_STREAM_FLUSH_SECONDS):
-            text = "".join(u.text for u in batch if isinstance(u, turns.AnswerDelta))
-            if text:
-                await self.outbox.answer_delta(spoken.answer, text)
-                for sentence in splitter.add(text):
-                    sentences.put_nowait(sentence)
-            for update in batch:
-                if isinstance(update, turns.AnswerFinished):
-                    spoken.answer = update.message
-                    spoken.extraction_scheduled = update.message.status == Message.Status.COMPLETE
-                    await self.outbox.answer_finished(update.message)
-        if rest := splitter.rest():
-            sentences.put_nowait(rest)
-        sentences.put_nowait(None)
-
-    async def speak(self, sentences: asyncio.Queue, spoken: SpokenAnswer) -> None:
-        rate = await self.output_sample_rate()
-        chunk_bytes = int(rate * AUDIO_CHUNK_SECONDS) * speech.BYTES_PER_SAMPLE
-        while (sentence := await sentences.get()) is not None:
-            pcm = await asyncio.to_thread(speech.synthesize, sentence)
-            spoken.add(sentence, speech.seconds_of(pcm, rate), time.monotonic())
-            for offset in range(0, len(pcm), chunk_bytes):
-                await self.outbox.audio(pcm[offset : offset + chunk_bytes])
-
-    async def stop(self) -> None:
-        if self.turn is not None:
-            self.turn.cancel()
-            await asyncio.gather(self.turn, return_exceptions=True)
+async def keep_what_was_heard(spoken: SpokenAnswer, heard_at: float, outbox: Outbox) -> None:
+    answer = await database_sync_to_async(voice_services.keep_heard_part)(
+        spoken.answer,
+        spoken.heard(heard_at),
+        extraction_scheduled=spoken.extraction_scheduled,
+    )
+    await outbox.answer_finished(answer)
 
 
 class VoiceSession:
     """The protocol: one start frame, then audio no faster than real time, within the limits."""
 
-    def __init__(self, engine: OfflineEngine, outbox: Outbox) -> None:
+    def __init__(self, engine: Engine, outbox: Outbox) -> None:
         self.engine = engine
         self.outbox = outbox
         self.opened_at = time.monotonic()
@@ -262,7 +164,7 @@ class VoiceSession:
                 f"Audio must be {speech.INPUT_SAMPLE_RATE} Hz mono PCM16 "
                 f"(this stream declared {rate!r} Hz).",
             )
-        output_sample_rate = await self.engine.output_sample_rate()
+        output_sample_rate = await self.engine.open()
         self.started_at = time.monotonic()
         await self.outbox.event(
             {

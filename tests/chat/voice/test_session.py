@@ -2,7 +2,8 @@
 
 from chat.models import Message
 from chat.voice import speech
-from chat.voice.session import SentenceSplitter, SpokenAnswer
+from chat.voice.offline import SentenceSplitter
+from chat.voice.session import SpokenAnswer
 from tests.chat.voice.conftest import silence
 
 
