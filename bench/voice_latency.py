@@ -1,4 +1,4 @@
-"""Offline voice: end of speech to first audio byte back, and the real-time factors of STT and TTS.
+"""Voice latency: offline end of speech to first audio, STT/TTS speed, the Realtime relay's delay.
 
     .venv/bin/python bench/voice_latency.py [--postgres] [--runs 10]
 
@@ -7,10 +7,15 @@ consumer through WebsocketCommunicator, then sends the trailing silence at the p
 microphone. The clock starts when the last sample of speech has been sent and stops at the first
 binary frame of the spoken answer: it holds the end-of-speech wait (VOICE_END_OF_SPEECH_MS),
 Whisper, the chat turn with the offline demo model at its default pace, and Piper's first sentence.
+
+The Realtime part runs the same consumer against tests/realtime_upstream.py on 127.0.0.1: the
+delay each audio delta takes from the upstream's send to the browser's socket, and the tokens of
+memory context (memories.services.estimate_tokens) in each session.update, with 30 memories.
 """
 
 import asyncio
 import os
+import struct
 import time
 
 import harness
@@ -34,12 +39,13 @@ async def one_turn(application, cookie: str, conversation_id: int, speech_pcm: b
         application,
         f"/ws/voice/{conversation_id}/",
         headers=[
-            (b"origin", b"http://testserver"),
-            (b"host", b"testserver"),
+            (b"origin", b"http://localhost"),
+            (b"host", b"localhost"),
             (b"cookie", f"sessionid={cookie}".encode()),
         ],
     )
-    await socket.connect(timeout=60)
+    connected, _ = await socket.connect(timeout=60)
+    assert connected, "the voice socket refused the connection"
     await socket.send_json_to({"type": "start", "sample_rate": speech.INPUT_SAMPLE_RATE})
     await socket.receive_json_from(timeout=60)
     step = int(speech.INPUT_SAMPLE_RATE * CHUNK_SECONDS) * speech.BYTES_PER_SAMPLE
@@ -64,6 +70,67 @@ async def one_turn(application, cookie: str, conversation_id: int, speech_pcm: b
         microphone.cancel()
     await socket.disconnect()
     return first_audio
+
+
+async def relay_delays(application, cookie: str, conversation_id: int) -> list[float]:
+    """Seconds from the upstream's send of each audio delta to its arrival at the browser."""
+    from channels.testing import WebsocketCommunicator
+
+    socket = WebsocketCommunicator(
+        application,
+        f"/ws/voice/{conversation_id}/",
+        headers=[
+            (b"origin", b"http://localhost"),
+            (b"host", b"localhost"),
+            (b"cookie", f"sessionid={cookie}".encode()),
+        ],
+    )
+    connected, _ = await socket.connect(timeout=60)
+    assert connected, "the voice socket refused the connection"
+    await socket.send_json_to({"type": "start", "sample_rate": 16_000})
+    await socket.receive_json_from(timeout=60)
+    await socket.send_to(bytes_data=b"\0" * 19_200)
+    delays = []
+    while True:
+        frame = await socket.receive_output(timeout=60)
+        if frame.get("bytes"):
+            delays.append(time.perf_counter() - struct.unpack("<d", frame["bytes"][:8])[0])
+        elif '"answer_finished"' in frame.get("text", ""):
+            break
+    await socket.disconnect()
+    return delays
+
+
+def realtime_relay(application, cookie: str, user, runs: int) -> dict:
+    from asgiref.sync import async_to_sync
+    from django.conf import settings
+
+    from chat.models import Conversation
+    from memories import services as memory_services
+    from tests.realtime_upstream import RealtimeServer, Say
+
+    for number in range(30):
+        memory_services.add_memory(user, f"Fact number {number} about the user's travel plans")
+    words = " ".join(f"word{number}" for number in range(40))
+    delays: list[float] = []
+    with RealtimeServer() as server:
+        settings.OPENAI_REALTIME_URL = server.base_url
+        for _ in range(runs):
+            server.script(Say("Tell me about my travel plans.", words, seconds_per_word=0.05))
+            conversation = Conversation.objects.create(owner=user, title="My travel plans")
+            delays += async_to_sync(relay_delays)(application, cookie, conversation.pk)
+        contexts = [
+            "".join(update["session"]["instructions"].partition("<user_memories>")[1:])
+            for update in server.events("session.update")
+        ]
+    settings.OPENAI_REALTIME_URL = ""
+    tokens = [memory_services.estimate_tokens(context) for context in contexts if context]
+    return {
+        "relay_delay": harness.latency_summary(delays),
+        "memory_context_tokens_per_update_p50": harness.percentile(tokens, 50),
+        "memory_context_tokens_per_update_max": max(tokens, default=0),
+        "session_updates": len(contexts),
+    }
 
 
 def real_time_factors(speech) -> dict:
@@ -109,9 +176,8 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     cookie = client.cookies["sessionid"].value
-    speech_pcm = speech.resample(
-        speech.synthesize(SENTENCE), speech.output_sample_rate(), speech.INPUT_SAMPLE_RATE
-    )
+    spoken = speech.synthesize(SENTENCE, steady=True)
+    speech_pcm = speech.resample(spoken, speech.output_sample_rate(), speech.INPUT_SAMPLE_RATE)
     conversation = Conversation.objects.create(owner=user)
     async_to_sync(one_turn)(application, cookie, conversation.pk, speech_pcm)  # warm-up
     latencies = []
@@ -120,9 +186,18 @@ def main() -> None:
         latencies.append(async_to_sync(one_turn)(application, cookie, conversation.pk, speech_pcm))
     first_audio = harness.latency_summary(latencies)
     factors = real_time_factors(speech)
+    relay = realtime_relay(application, cookie, user, options.runs)
     harness.print_table(
         ["end of speech to first audio", "p50 ms", "p95 ms", "runs"],
         [["offline engine", first_audio["p50_ms"], first_audio["p95_ms"], first_audio["n"]]],
+    )
+    harness.print_table(
+        ["realtime: upstream audio delta to browser", "p50 ms", "p95 ms", "deltas"],
+        [["local test server", *(relay["relay_delay"][key] for key in ("p50_ms", "p95_ms", "n"))]],
+    )
+    print(
+        f"memory context per session.update: p50 {relay['memory_context_tokens_per_update_p50']}"
+        f" tokens, max {relay['memory_context_tokens_per_update_max']}"
     )
     harness.print_table(
         ["real-time factor", "p50", "max"],
@@ -141,6 +216,7 @@ def main() -> None:
             "offline_model_token_delay_seconds": settings.OFFLINE_MODEL_TOKEN_DELAY_SECONDS,
             "first_audio": first_audio,
             **factors,
+            "realtime": relay,
         },
     )
 

@@ -2,7 +2,9 @@
 
 Each scripted step waits until it has "heard" half a second of input audio, then plays its part
 of the Realtime protocol: speech started and stopped, the transcript, then (after an optional
-function call and its output) the spoken answer as transcript and audio deltas.
+function call and its output) the spoken answer as transcript and audio deltas. Each audio delta
+starts with the server's time.perf_counter() as a double, so a benchmark in the same process can
+time a delta's way to the browser.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import struct
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +53,11 @@ class Drop:
 
 
 Step = Say | Fail | Drop
+
+
+def _stamped_audio(samples: int) -> bytes:
+    stamp = struct.pack("<d", time.perf_counter())
+    return stamp + b"\x10\x00" * (samples - len(stamp) // 2)
 
 
 class RealtimeServer:
@@ -171,7 +180,7 @@ class RealtimeServer:
     def _speak(self, socket: ServerConnection, step: Say) -> None:
         response, item = self._id("resp"), self._id("item")
         self._send(socket, "response.created", response={"id": response, "status": "in_progress"})
-        word_audio = b"\x10\x00" * int(SAMPLE_RATE * step.seconds_per_word)
+        word_samples = int(SAMPLE_RATE * step.seconds_per_word)
         where = {"response_id": response, "item_id": item, "output_index": 0, "content_index": 0}
         for number, word in enumerate(step.answer.split()):
             text = word if number == 0 else " " + word
@@ -179,7 +188,7 @@ class RealtimeServer:
             self._send(
                 socket,
                 "response.output_audio.delta",
-                delta=base64.b64encode(word_audio).decode(),
+                delta=base64.b64encode(_stamped_audio(word_samples)).decode(),
                 **where,
             )
         self._done(socket, response, {"type": "message", "id": item, "role": "assistant"})

