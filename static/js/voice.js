@@ -154,13 +154,14 @@
   }
 
   function listen(current) {
-    // Echo cancellation keeps the answer coming out of the speakers from counting as the user.
+    // Echo cancellation keeps the answer coming out of the speakers from counting as the user;
+    // noise suppression is left to Whisper, which copes better with noise than with its artefacts.
     var constraints = {
       audio: {
         channelCount: 1,
         echoCancellation: true,
-        noiseSuppression: true,
-        autoGainControl: true,
+        noiseSuppression: false,
+        autoGainControl: false,
       },
     };
     navigator.mediaDevices

@@ -1,5 +1,6 @@
 """A real server process and a real browser, for tests that go through the page as a person does."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -34,10 +35,9 @@ def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) ->
     raise TimeoutError(f"nothing listened on port {port} within {seconds} s")
 
 
-@pytest.fixture(scope="session")
-def live_server_url(tmp_path_factory) -> Iterator[str]:
+@contextlib.contextmanager
+def serve_app(data_dir: Path, **settings: str) -> Iterator[str]:
     """The app served by Daphne (runserver) in a process of its own, on a scratch SQLite file."""
-    data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     env = {
         **os.environ,
@@ -51,7 +51,7 @@ def live_server_url(tmp_path_factory) -> Iterator[str]:
         # Extraction runs inside the server process here, so no worker is needed.
         "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
         "OFFLINE_MODEL_TOKEN_DELAY_SECONDS": "0.005",
-        "VOICE_ENABLED": "true",
+        **settings,
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
@@ -67,8 +67,19 @@ def live_server_url(tmp_path_factory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # The speech engines' native thread pools can outlast Daphne's own shutdown.
+            server.kill()
+            server.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(tmp_path_factory) -> Iterator[str]:
+    with serve_app(tmp_path_factory.mktemp("e2e-data")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

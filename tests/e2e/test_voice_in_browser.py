@@ -1,12 +1,14 @@
 """A person talks to Recall through a (fake) microphone, and a typed chat then remembers it."""
 
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from chat.voice import speech
+from tests.e2e.conftest import serve_app
 from tests.e2e.test_chat_in_browser import send, sign_up, start_new_chat
 
 SENTENCE = "I live in Porto and I prefer window seats."
@@ -24,6 +26,13 @@ def microphone_wav(tmp_path_factory) -> Path:
         wav.setframerate(rate)
         wav.writeframes(pcm)
     return path
+
+
+@pytest.fixture(scope="module")
+def live_server_url(tmp_path_factory) -> Iterator[str]:
+    """A server of its own with voice on: loading the speech models would slow the other tests'."""
+    with serve_app(tmp_path_factory.mktemp("e2e-voice"), VOICE_ENABLED="true") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
