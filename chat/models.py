@@ -107,12 +107,18 @@ class Message(models.Model):
         INCOMPLETE = "incomplete"
         ERROR = "error"
 
+    class Via(models.TextChoices):
+        TEXT = "text"
+        VOICE = "voice"
+
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
     role = models.CharField(max_length=16, choices=Role.choices)
     content = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
+    # Spoken turns: the user's transcript, and the answer as it was said aloud.
+    via = models.CharField(max_length=8, choices=Via.choices, default=Via.TEXT)
     error = models.TextField(blank=True)
     upstream_response_id = models.CharField(max_length=200, blank=True)
     model_name = models.CharField(max_length=200, blank=True)

@@ -42,9 +42,9 @@ class Tool:
         }
 
 
-def memory_tools(conversation: Conversation, *, source: Message) -> list[Tool]:
+def memory_tools(conversation: Conversation, *, source: Message | None) -> list[Tool]:
     """The memory tools for one turn of `conversation`, confined to its scopes; what they store
-    is attributed to the `source` message.
+    is attributed to the `source` message (None: a voice session before its first words).
 
     Offer them only where memory is on (TurnMemory.enabled).
     """

@@ -9,14 +9,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 import chat.routing  # noqa: E402
+from chat.voice import speech  # noqa: E402
 from config.request_size import RequestSizeLimit  # noqa: E402
 from config.websocket_origins import SameOriginValidator  # noqa: E402
 from memories import embeddings  # noqa: E402
 
-# Load the embedding model now, off the event loop, rather than on the first user's turn.
+# Load the models now, off the event loop, rather than on the first user's turn.
 embeddings.warm_up_in_background()
+if settings.VOICE_ENABLED:
+    speech.warm_up_in_background()
 
 application = ProtocolTypeRouter(
     {

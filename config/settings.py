@@ -153,6 +153,11 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The cache holds cross-process locks (one voice session per user): shared when Redis is.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 
 TASKS = {
     "default": {
@@ -219,6 +224,22 @@ CHAT_TOOL_ROUNDS = env.int("CHAT_TOOL_ROUNDS", default=4)
 CHAT_STREAM_FLUSH_SECONDS = env.float("CHAT_STREAM_FLUSH_SECONDS", default=0.05)
 # Pace of the offline demo model, so its answer visibly streams.
 OFFLINE_MODEL_TOKEN_DELAY_SECONDS = env.float("OFFLINE_MODEL_TOKEN_DELAY_SECONDS", default=0.03)
+
+# Voice conversations (offline engine: faster-whisper tiny.en, webrtcvad and Piper).
+VOICE_ENABLED = env.bool("VOICE_ENABLED", default=True)
+# "auto": the OpenAI Realtime API when a key or base URL is set, else offline; or either by name.
+VOICE_ENGINE = env("VOICE_ENGINE", default="auto")
+OPENAI_REALTIME_MODEL = env("OPENAI_REALTIME_MODEL", default="gpt-realtime")
+# The Realtime websocket's base URL (ws:// or wss://), when not OPENAI_BASE_URL's.
+OPENAI_REALTIME_URL = env("OPENAI_REALTIME_URL", default="")
+VOICE_MAX_SESSION_SECONDS = env.float("VOICE_MAX_SESSION_SECONDS", default=900.0)
+# A session in which nobody speaks for this long is closed.
+VOICE_IDLE_SECONDS = env.float("VOICE_IDLE_SECONDS", default=120.0)
+# This much silence after speech ends the user's utterance.
+VOICE_END_OF_SPEECH_MS = env.int("VOICE_END_OF_SPEECH_MS", default=600)
+VOICE_MAX_UTTERANCE_SECONDS = env.float("VOICE_MAX_UTTERANCE_SECONDS", default=30.0)
+# Audio may run ahead of the wall clock by this much (network bursts); more is refused.
+VOICE_AUDIO_AHEAD_SECONDS = env.float("VOICE_AUDIO_AHEAD_SECONDS", default=2.0)
 
 # Memory
 # Where the embedding model, exported to ONNX on this machine, is kept (memories.embeddings).

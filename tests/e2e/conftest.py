@@ -1,5 +1,6 @@
 """A real server process and a real browser, for tests that go through the page as a person does."""
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -24,10 +25,9 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(f"{reason}: browser tests skipped")
 
 
-@pytest.fixture(scope="session")
-def live_server_url(tmp_path_factory) -> Iterator[str]:
+@contextlib.contextmanager
+def serve_app(data_dir: Path, **settings: str) -> Iterator[str]:
     """The app served by Daphne (runserver) in a process of its own, on a scratch SQLite file."""
-    data_dir = tmp_path_factory.mktemp("e2e-data")
     port = free_port()
     env = {
         **os.environ,
@@ -41,6 +41,7 @@ def live_server_url(tmp_path_factory) -> Iterator[str]:
         # Extraction runs inside the server process here, so no worker is needed.
         "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
         "OFFLINE_MODEL_TOKEN_DELAY_SECONDS": "0.005",
+        **settings,
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
@@ -56,14 +57,31 @@ def live_server_url(tmp_path_factory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # The speech engines' native thread pools can outlast Daphne's own shutdown.
+            server.kill()
+            server.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(tmp_path_factory) -> Iterator[str]:
+    with serve_app(tmp_path_factory.mktemp("e2e-data")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser_args() -> list[str]:
+    """Extra Chromium flags; a test module overrides this (a fake microphone, say)."""
+    return []
 
 
 # Module scope: the sync Playwright API keeps an event loop running in this thread while it is
 # open, which async tests elsewhere in the session could not start beside.
 @pytest.fixture(scope="module")
-def browser():
+def browser(browser_args):
     if CHROMIUM is None:
         _skip_or_fail("Chromium for the browser tests (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -79,6 +97,7 @@ def browser():
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                *browser_args,
             ],
         )
         yield browser

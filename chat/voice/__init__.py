@@ -1,0 +1,1 @@
+"""Voice conversations: speech in and out of the same chat turns as typed messages."""

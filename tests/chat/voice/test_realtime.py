@@ -1,0 +1,214 @@
+"""The Realtime engine, against a Realtime-compatible server of our own through the real SDK."""
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from chat.models import Message
+from chat.voice.services import INTERRUPTED
+from memories import services as memory_services
+from memories.models import Memory
+from tests.chat.voice.conftest import close_code, next_event, silence
+from tests.realtime_upstream import Drop, Fail, RealtimeServer, Say
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="session")
+def realtime_server() -> Iterator[RealtimeServer]:
+    with RealtimeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def realtime(realtime_server, upstream, settings) -> Iterator[RealtimeServer]:
+    """Voice goes to our Realtime server; memory extraction to the Responses test server."""
+    realtime_server.reset()
+    settings.OPENAI_REALTIME_URL = realtime_server.base_url
+    settings.OPENAI_REALTIME_MODEL = "test-realtime"
+    yield realtime_server
+    realtime_server.reset()
+
+
+async def speak(socket, seconds: float = 0.6) -> None:
+    """Microphone audio; the test server hears it whatever it holds."""
+    await socket.send_to(bytes_data=silence(seconds))
+
+
+async def saved(conversation) -> list[Message]:
+    return [message async for message in Message.objects.filter(conversation=conversation)]
+
+
+async def test_a_turn_is_saved_and_its_function_call_is_answered_by_our_tools(
+    realtime, start_voice, conversation, user
+):
+    realtime.script(
+        Say(
+            "Please remember that I prefer window seats.",
+            "Done, I will remember that.",
+            call=("remember", {"text": "Prefers window seats", "kind": "preference"}),
+        )
+    )
+    socket = await start_voice(conversation.pk, user)
+
+    await speak(socket)
+    started = await next_event(socket, "turn_started")
+    finished = await next_event(socket, "answer_finished")
+
+    assert started["transcript"] == "Please remember that I prefer window seats."
+    assert finished["status"] == "complete"
+    question, answer = await saved(conversation)
+    assert (question.content, question.via) == (started["transcript"], "voice")
+    assert (answer.content, answer.status, answer.via) == (
+        "Done, I will remember that.",
+        "complete",
+        "voice",
+    )
+    memory = await Memory.objects.filter(owner=user, text="Prefers window seats").afirst()
+    assert memory is not None and memory.source_message_id == question.pk
+    (output,) = realtime.events("conversation.item.create")
+    assert output["item"]["type"] == "function_call_output"
+    assert json.loads(output["item"]["output"])["id"] == str(memory.id)
+    assert realtime.events("response.create")
+
+
+async def test_the_session_starts_with_the_users_memories_and_tools_and_refreshes_them(
+    realtime, start_voice, make_conversation, user, other_user
+):
+    await sync_to_async(memory_services.add_memory)(user, "Lives in Porto", kind="profile")
+    await sync_to_async(memory_services.add_memory)(other_user, "Lives in Oslo", kind="profile")
+    conversation = await sync_to_async(make_conversation)(user, title="Where do I live?")
+    realtime.script(Say("Which city do I live in?", "Porto."))
+    socket = await start_voice(conversation.pk, user)
+
+    await speak(socket)
+    await next_event(socket, "answer_finished")
+
+    first, refreshed = realtime.events("session.update")[:2]
+    assert "Lives in Porto" in first["session"]["instructions"]
+    assert "Oslo" not in json.dumps(realtime.received)
+    assert {"remember", "search_memory", "forget"} <= {
+        tool["name"] for tool in first["session"]["tools"]
+    }
+    assert "Lives in Porto" in refreshed["session"]["instructions"]
+    assert first["session"]["audio"]["input"]["format"] == {"type": "audio/pcm", "rate": 24000}
+
+
+async def test_a_temporary_chat_sends_no_memories_and_no_memory_tools(
+    realtime, start_voice, make_conversation, user
+):
+    await sync_to_async(memory_services.add_memory)(user, "Lives in Porto", kind="profile")
+    temporary = await sync_to_async(make_conversation)(user, is_temporary=True)
+    realtime.script(Say("Where do I live?", "I do not know."))
+    socket = await start_voice(temporary.pk, user)
+
+    await speak(socket)
+    await next_event(socket, "answer_finished")
+
+    updates = json.dumps(realtime.events("session.update"))
+    assert "Porto" not in updates
+    assert '"remember"' not in updates
+
+
+async def test_audio_from_upstream_reaches_the_browser_at_24_khz(
+    realtime, start_voice, conversation, user, connect_voice
+):
+    realtime.script(Say("Hello there.", "Hi, how can I help?", seconds_per_word=0.1))
+    socket = await connect_voice(conversation.pk, user)
+    await socket.send_json_to({"type": "start", "sample_rate": 16000})
+    ready = await socket.receive_json_from(timeout=10)
+
+    await speak(socket)
+    audio = 0
+    while True:
+        frame = await socket.receive_output(timeout=10)
+        if frame.get("bytes"):
+            audio += len(frame["bytes"])
+        elif '"answer_finished"' in frame.get("text", ""):
+            break
+
+    assert ready["output_sample_rate"] == 24000
+    # Five words of 0.1 s each, at 24 kHz PCM16.
+    assert audio == 5 * 2400 * 2
+    appended = realtime.events("input_audio_buffer.append")
+    assert appended and all(event["audio"] for event in appended)
+
+
+async def test_speaking_over_the_answer_cancels_it_upstream_and_keeps_what_was_heard(
+    realtime, start_voice, conversation, user
+):
+    long_answer = " ".join(f"word{number}" for number in range(20))
+    realtime.script(Say("Tell me a story.", long_answer), Say("Stop.", "Okay."))
+    socket = await start_voice(conversation.pk, user)
+    await speak(socket)
+    await next_event(socket, "answer_finished")
+    await asyncio.sleep(1)
+
+    await speak(socket)
+    await next_event(socket, "barge_in")
+    await next_event(socket, "turn_started")
+
+    (truncate,) = realtime.events("conversation.item.truncate")
+    assert 500 < truncate["audio_end_ms"] < 5000
+    assert realtime.events("response.cancel")
+    _, story, *_ = await saved(conversation)
+    heard = story.content.split()
+    assert (story.status, story.error) == ("incomplete", INTERRUPTED)
+    assert 1 <= len(heard) < 20
+    assert heard == long_answer.split()[: len(heard)]
+
+
+async def test_an_upstream_error_ends_the_session_clearly_and_keeps_the_transcript(
+    realtime, start_voice, conversation, user
+):
+    realtime.script(Fail("I heard you say hello.", "The server is overloaded."))
+    socket = await start_voice(conversation.pk, user)
+
+    await speak(socket)
+    events, code = await close_code(socket)
+
+    assert code == 4502
+    assert events[-1]["message"] == (
+        "The realtime model reported an error: The server is overloaded."
+    )
+    question, answer = await saved(conversation)
+    assert question.content == "I heard you say hello."
+    assert answer.status == "incomplete"
+
+
+async def test_a_dropped_upstream_keeps_the_words_so_far(realtime, start_voice, conversation, user):
+    realtime.script(Drop("Are you there?", "Yes, I am here."))
+    socket = await start_voice(conversation.pk, user)
+
+    await speak(socket)
+    events, code = await close_code(socket)
+
+    assert code == 4502
+    assert events[-1]["message"] in (
+        "The connection to the realtime model was lost.",
+        "The realtime model closed the connection.",
+    )
+    question, answer = await saved(conversation)
+    assert (question.content, answer.content, answer.status) == (
+        "Are you there?",
+        "Yes,",
+        "incomplete",
+    )
+
+
+async def test_a_refused_key_ends_the_session_with_a_clear_message(
+    realtime, connect_voice, conversation, user
+):
+    realtime.refuse_with = 401
+    socket = await connect_voice(conversation.pk, user)
+
+    await socket.send_json_to({"type": "start", "sample_rate": 16000})
+    events, code = await close_code(socket)
+
+    assert code == 4502
+    assert events[-1]["message"] == (
+        "The realtime model refused our API key (401). Check OPENAI_API_KEY."
+    )

@@ -1,0 +1,55 @@
+"""The parts of a voice session that need no socket: sentences, what was heard, speech."""
+
+from chat.models import Message
+from chat.voice import speech
+from chat.voice.offline import SentenceSplitter
+from chat.voice.session import SpokenAnswer
+from tests.chat.voice.conftest import silence
+
+
+def test_streamed_text_is_cut_into_whole_sentences():
+    splitter = SentenceSplitter()
+
+    assert splitter.add("(Offline demo model.) You sa") == ["(Offline demo model.)"]
+    assert splitter.add("id: “hi.” Then") == ["You said: “hi.”"]
+    assert splitter.add(" more\nAnd a line") == ["Then more"]
+    assert splitter.rest() == "And a line"
+    assert splitter.rest() == ""
+
+
+def test_what_was_heard_is_the_played_sentences_and_the_words_said_of_the_next():
+    spoken = SpokenAnswer(Message())
+    spoken.add("First sentence here.", seconds=2, now=10)
+    # Synthesised before the first finished playing: it plays after it, not at once.
+    spoken.add("one two three four", seconds=4, now=11)
+
+    assert spoken.heard(9) == ""
+    assert spoken.heard(11) == "First"
+    assert spoken.heard(12) == "First sentence here."
+    assert spoken.heard(14) == "First sentence here. one two"
+    assert spoken.heard(16) == "First sentence here. one two three four"
+    assert spoken.playing(15.9) and not spoken.playing(16)
+
+
+def test_silence_is_no_utterance_and_speech_then_silence_is_one(spoken_sentence):
+    detector = speech.UtteranceDetector(end_of_speech_ms=600, max_utterance_seconds=30)
+
+    assert list(detector.feed(silence(3))) == []
+    events = list(detector.feed(spoken_sentence + silence(1)))
+
+    assert [type(event) for event in events] == [speech.SpeechStarted, speech.SpeechEnded]
+    utterance = speech.seconds_of(events[1].pcm)
+    assert (
+        speech.seconds_of(spoken_sentence) - 0.5
+        < utterance
+        < speech.seconds_of(spoken_sentence) + 1
+    )
+
+
+def test_an_utterance_is_cut_at_its_maximum_length(spoken_sentence):
+    detector = speech.UtteranceDetector(end_of_speech_ms=600, max_utterance_seconds=1)
+
+    events = list(detector.feed(spoken_sentence))
+
+    ended = [event for event in events if isinstance(event, speech.SpeechEnded)]
+    assert ended and speech.seconds_of(ended[0].pcm) <= 1.0
