@@ -33,9 +33,9 @@ def injected_memory_ids(owner: "User", text: str) -> list:
 
     Change this line when the recall entry point moves.
     """
-    from memories import services
+    from memories import recall
 
-    return [item.memory.pk for item in services.recall(owner, text)]
+    return [item.memory.pk for item in recall.recall(owner, text)]
 
 
 class BadQualityFile(Exception):
