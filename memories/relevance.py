@@ -5,7 +5,8 @@ passes on meaning (dense similarity, calibrated on bench/quality) or on lexical 
 content word the message and memory share that is not one of the everyday words any two texts
 share ("work", "good", "write"). The message's intent moves the bar: a general-knowledge
 question ("How does X work?") with no word about the user needs stronger evidence than a
-personal one ("Where should I...", "Book me...").
+personal one ("Where should I...", "Book me..."), unless it names someone or something the
+memory names too.
 """
 
 import re
@@ -108,7 +109,8 @@ STANDS_OUT = Bar(0.25, 2.0)  # the one best memory, clearly ahead of the next
 STANDOUT_GAP = 0.05
 # For a message with no word about its writer ("Tips for a cover letter?"):
 IMPERSONAL_WITH_EVIDENCE = Bar(0.5, 3.0)
-TOOL_RESULT = Bar(0.55, 2.5)  # a stored tool answer is worth reusing for the same question
+TOOL_RESULT = Bar(0.55, 2.5)
+NAMED = Bar(0.45, 2.5)  # a stored tool answer is worth reusing for the same question
 
 
 def is_personal(message: str) -> bool:
@@ -123,6 +125,12 @@ def is_encyclopedic(message: str) -> bool:
     if is_personal(message) or not _ENCYCLOPEDIC_OPENING.match(message):
         return False
     return not set(_WORD.findall(message.lower())) & _NOT_ENCYCLOPEDIC_WORDS
+
+
+def named_terms(message: str) -> set[str]:
+    """The content terms of the capitalised words past the first ("Caroline", "Mochi", "Lyon")."""
+    words = _WORD.findall(message)[1:]
+    return content_terms(" ".join(word for word in words if word[:1].isupper()))
 
 
 def content_terms(text: str) -> set[str]:
@@ -144,16 +152,23 @@ def relevant(message: str, candidates: Sequence[Candidate]) -> list[int]:
     personal = is_personal(message)
     encyclopedic = is_encyclopedic(message)
     asked = content_terms(message)
+    named = named_terms(message)
     similarities = sorted((c.similarity for c in candidates), reverse=True)
     top = similarities[0] if similarities else 0.0
     runner_up = similarities[1] if len(similarities) > 1 else 0.0
     accepted = []
     for at, candidate in enumerate(candidates):
-        if encyclopedic and candidate.kind != MemoryKind.TOOL_RESULT:
+        terms = content_terms(candidate.text)
+        names_it = bool(named & terms)
+        if encyclopedic and not names_it and candidate.kind != MemoryKind.TOOL_RESULT:
             continue
-        evidence = bool(asked & content_terms(candidate.text))
+        evidence = bool(asked & terms)
         stands_out = candidate.similarity == top and top - runner_up >= STANDOUT_GAP
-        if _passes(candidate, evidence, personal, stands_out):
+        # A name the memory also holds is evidence about the user's world, whoever asks about it
+        # and however ("When did Caroline go to the support group?").
+        if (names_it and candidate.clears(CLOSE_WITH_EVIDENCE)) or _passes(
+            candidate, evidence, personal, stands_out
+        ):
             accepted.append(at)
     return accepted
 

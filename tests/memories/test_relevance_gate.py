@@ -66,6 +66,11 @@ def test_a_question_with_one_rare_shared_name_gets_its_fact(ines):
     assert injected(ines, "What's a good toy for Biscoito?") == [INES["dog"][0]]
 
 
+def test_a_question_about_someone_the_memories_name_gets_their_memory(ines):
+    # Asked like an encyclopedic question, but about a person in the user's life.
+    assert injected(ines, "When did Marta move to Lyon?") == [INES["sister"][0]]
+
+
 def test_a_personal_request_gets_its_fact_and_not_the_whole_memory(ines):
     assert injected(ines, "Suggest a vegetarian dinner I could make tonight.") == [
         INES["vegetarian"][0]
