@@ -109,8 +109,8 @@ STANDS_OUT = Bar(0.25, 2.0)  # the one best memory, clearly ahead of the next
 STANDOUT_GAP = 0.05
 # For a message with no word about its writer ("Tips for a cover letter?"):
 IMPERSONAL_WITH_EVIDENCE = Bar(0.5, 3.0)
-TOOL_RESULT = Bar(0.55, 2.5)
-NAMED = Bar(0.45, 2.5)  # a stored tool answer is worth reusing for the same question
+TOOL_RESULT = Bar(0.55, 2.5)  # a stored tool answer is worth reusing for the same question
+# A message naming something the memory names needs only CLOSE_WITH_EVIDENCE, whatever its intent.
 
 
 def is_personal(message: str) -> bool:
