@@ -2,17 +2,22 @@
 
     .venv/bin/python bench/locomo_retrieval.py [--postgres]
 
-Reads ../shared/data/locomo10.json (relative to the repository), which is never copied into it.
+Reads ../shared/data/locomo10.json (relative to the repository; LOCOMO_DATA names another path,
+e.g. from a git worktree), which is never copied into it.
 """
 
+import os
 import re
 import sys
 import time
+from pathlib import Path
 
 import harness
 import numpy as np
 
-DATA_PATH = harness.REPO_DIR.parent / "shared" / "data" / "locomo10.json"
+DATA_PATH = Path(
+    os.environ.get("LOCOMO_DATA") or harness.REPO_DIR.parent / "shared" / "data" / "locomo10.json"
+)
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 EVIDENCE_ID = re.compile(r"D:?(\d+):(\d+)")
 TOP_K = 10

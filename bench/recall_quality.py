@@ -26,6 +26,9 @@ FACT_CATEGORIES = ("direct", "paraphrase", "multi", "cross_language")
 NONE_CATEGORIES = ("small_talk", "general_knowledge", "never_said", "near_miss")
 KINDS = ("preference", "profile", "task", "tool_result", "other")
 TARGETS = {"hit": 0.95, "clean": 0.95}
+# The gate's thresholds (memories/relevance.py) were calibrated on these users only; the others
+# are held out, and the report shows both groups.
+TUNING_USERS = ("grace", "kwame", "maya")
 
 
 def injected_memory_ids(owner: "User", text: str) -> list:
@@ -33,9 +36,9 @@ def injected_memory_ids(owner: "User", text: str) -> list:
 
     Change this line when the recall entry point moves.
     """
-    from memories import services
+    from memories import recall
 
-    return [item.memory.pk for item in services.recall(owner, text)]
+    return [item.memory.pk for item in recall.recall(owner, text)]
 
 
 class BadQualityFile(Exception):
@@ -150,6 +153,19 @@ def summarise(rows: list[dict]) -> dict:
             language: rates([r for r in same_language if r["language"] == language])
             for language in languages
         },
+        "splits": {
+            "tuning (en: grace, kwame, maya)": rates(
+                [r for r in same_language if r["user"] in TUNING_USERS]
+            ),
+            "held out, English (sam, tom)": rates(
+                [
+                    r
+                    for r in same_language
+                    if r["user"] not in TUNING_USERS and r["language"] == "en"
+                ]
+            ),
+            "held out, de/es/fr/ja": rates([r for r in same_language if r["language"] != "en"]),
+        },
         "fact_recall_by_kind": fact_recall_by_kind(same_language),
         "cross_language": rates(crossed),
         "cross_language_by_fact_language": {
@@ -201,6 +217,10 @@ def report(summary: dict) -> str:
                 headers,
                 [line("**overall** (same language)", overall)]
                 + [line(name, figures) for name, figures in summary["categories"].items()],
+            ),
+            markdown_table(
+                ["calibration split", *headers[1:]],
+                [line(name, figures) for name, figures in summary["splits"].items()],
             ),
             markdown_table(
                 ["language", *headers[1:]],

@@ -14,11 +14,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from chat.models import Conversation, Message
-from memories import retrieval
+from memories import relevance, retrieval
 from memories.index import tokenize
 from memories.models import Memory, MemoryAccess
 from memories.scopes import Scopes, scope_of
-from memories.selectors import RecalledMemory, is_relevant, load_hits, memory_enabled
+from memories.selectors import RecalledMemory, load_hits, memory_enabled
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -64,14 +64,19 @@ def _is_pleasantry(text: str) -> bool:
 
 
 def recall(owner: User, text: str, *, scopes: Scopes) -> list[RecalledMemory]:
-    """The few memories in `scopes` worth injecting for this text, within the context budget."""
+    """The few memories in `scopes` that help answer this text (memories.relevance decides),
+    within the context budget."""
     if not needs_memory(text):
         return []
     hits = retrieval.search(owner.pk, text, limit=settings.MEMORY_CONTEXT_LIMIT * 2, scopes=scopes)
-    relevant = [hit for hit in hits if is_relevant(hit)]
+    found = load_hits(owner, hits)
+    candidates = [
+        relevance.Candidate(item.memory.text, item.memory.kind, item.similarity, item.standing)
+        for item in found
+    ]
     recalled = []
     budget = settings.MEMORY_CONTEXT_TOKEN_BUDGET
-    for item in load_hits(owner, relevant):
+    for item in [found[at] for at in relevance.relevant(text, candidates)]:
         cost = estimate_tokens(item.memory.text) + 4
         if cost > budget or len(recalled) >= settings.MEMORY_CONTEXT_LIMIT:
             break

@@ -22,6 +22,8 @@ from memories.scopes import Scopes
 DENSE_WEIGHT = 0.6
 # The share of a neighbour's standardised score a memory inherits (only above-average neighbours).
 CONTEXT_WEIGHT = 0.5
+# Below this many eligible memories a similarity's standing says little: hits report it as NaN.
+STANDING_SAMPLE = 8
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class SearchHit:
     score: float
     similarity: float
     lexical: float
+    # The similarity in standard deviations above the mean over the eligible memories
+    # (NaN when there are too few of them to tell).
+    standing: float
 
 
 def search(
@@ -60,10 +65,14 @@ def search(
     if query_vector is None:
         query_vector = embeddings.embed_text(query)
     similarity = index.dense_scores(query_vector)
+    standing = _standardised(similarity, eligible)
+    reported_standing = (
+        standing if eligible.sum() >= STANDING_SAMPLE else np.full_like(standing, np.nan)
+    )
     terms = tokenize(query)
     lexical = index.lexical_scores(terms)
     if terms:
-        fused = _fuse(index, similarity, lexical, eligible)
+        fused = _fuse(index, standing, lexical, eligible)
     else:
         fused = np.where(eligible, similarity, -np.inf)
     return [
@@ -72,15 +81,16 @@ def search(
             score=float(fused[at]),
             similarity=float(similarity[at]),
             lexical=float(lexical[at]),
+            standing=float(reported_standing[at]),
         )
         for at in _top(fused, limit)
     ]
 
 
 def _fuse(
-    index: OwnerIndex, similarity: np.ndarray, lexical: np.ndarray, eligible: np.ndarray
+    index: OwnerIndex, standing: np.ndarray, lexical: np.ndarray, eligible: np.ndarray
 ) -> np.ndarray:
-    fused = DENSE_WEIGHT * _standardised(similarity, eligible)
+    fused = DENSE_WEIGHT * standing
     fused += (1 - DENSE_WEIGHT) * _standardised(lexical, eligible)
     fused[~eligible] = -np.inf
     context = np.maximum(index.best_nearby(fused), 0.0)
