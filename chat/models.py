@@ -105,6 +105,8 @@ class Message(models.Model):
         COMPLETE = "complete"
         STREAMING = "streaming"
         INCOMPLETE = "incomplete"
+        # Ended by the person: what arrived before they pressed Stop is the answer.
+        STOPPED = "stopped"
         ERROR = "error"
 
     conversation = models.ForeignKey(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -189,5 +190,18 @@ def end_unfinished_answer(answer: Message, error: str) -> Message:
     Message.objects.filter(pk=answer.pk, status=Message.Status.STREAMING).update(
         status=Message.Status.INCOMPLETE, error=error
     )
+    answer.refresh_from_db()
+    return answer
+
+
+def stop_answer(answer: Message) -> Message:
+    """Mark `answer` stopped by its reader, keeping the text that arrived, unless it had ended.
+
+    Its stream saves what arrived as interrupted when it is cut short; Stop says why instead.
+    """
+    Message.objects.filter(pk=answer.pk).filter(
+        Q(status=Message.Status.STREAMING)
+        | Q(status=Message.Status.INCOMPLETE, error=ANSWER_INTERRUPTED)
+    ).update(status=Message.Status.STOPPED, error="")
     answer.refresh_from_db()
     return answer

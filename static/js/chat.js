@@ -45,6 +45,18 @@
     }
   });
 
+  // Esc stops the streaming answer, from anywhere on the page (the Stop form shows only then).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) {
+      return;
+    }
+    var stop = document.getElementById("stop-answer");
+    if (stop && stop.offsetParent !== null) {
+      event.preventDefault();
+      stop.requestSubmit();
+    }
+  });
+
   document.addEventListener("htmx:wsAfterSend", function (event) {
     var form = event.target.closest("#composer");
     if (!form) {
