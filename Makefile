@@ -21,8 +21,7 @@ install: $(VENV)/.installed
 
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	# Without REDIS_URL the server runs the task worker in a thread (config/embedded_worker.py).
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install

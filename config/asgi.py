@@ -11,11 +11,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 import chat.routing  # noqa: E402
+from config import embedded_worker  # noqa: E402
 from config.websocket_origins import SameOriginValidator  # noqa: E402
 from memories import embeddings  # noqa: E402
 
 # Load the embedding model now, off the event loop, rather than on the first user's turn.
 embeddings.warm_up_in_background()
+embedded_worker.start_unless_scaled_out()
 
 application = ProtocolTypeRouter(
     {

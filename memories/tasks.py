@@ -1,7 +1,7 @@
 """Background jobs of the memory layer (django-tasks; the database backend by default).
 
 Extraction runs after the turn, in the worker; a failed run is retried with backoff here, and
-the ExtractionRun row says how it went (the "Memory updated" notice polls it).
+the ExtractionRun row says how it went, and `extraction_finished` tells the pages that show it.
 """
 
 import logging
@@ -17,6 +17,7 @@ from chat.models import Message
 from memories.extraction import extract_from_turn
 from memories.models import ExtractionRun
 from memories.selectors import memory_enabled
+from memories.signals import extraction_finished
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +51,13 @@ def extract_memories(run_id: int) -> None:
         run.save(update_fields=["status", "last_error", "updated_at"])
         if not exhausted:
             _enqueue(run.pk, attempt=run.attempts)
+        else:
+            extraction_finished.send(ExtractionRun, run=run)
         return
     run.status = ExtractionRun.Status.DONE
     run.last_error = ""
     run.save(update_fields=["status", "last_error", "updated_at"])
+    extraction_finished.send(ExtractionRun, run=run)
 
 
 def schedule_extraction(answer: Message) -> ExtractionRun | None:

@@ -6,8 +6,10 @@ import json
 import re
 
 import pytest
+from asgiref.sync import sync_to_async
 
 from chat.models import Message
+from memories.models import ExtractionRun
 from tests.upstream import Text
 from tests.websocket import delta_text, frames_until_final, send_chat
 
@@ -131,3 +133,36 @@ async def test_stop_from_another_page_of_the_conversation_stops_the_answer(
     frames = [frame async for frame in frames_until_final(sender, seconds=5)]
     assert "message--stopped" in frames[-1]
     assert (await answer_of(conversation)).status == Message.Status.STOPPED
+
+
+async def test_the_memory_notice_is_pushed_to_the_page_when_extraction_ends(
+    open_chat, upstream, conversation, user
+):
+    upstream.script(Text("Noted."))
+    socket = await open_chat(conversation.pk, user)
+    await send_chat(socket, "I live in Lisbon")
+    await socket.receive_from(timeout=10)  # the turn starts
+
+    answer = await answer_of(conversation)
+    while f"answer-{answer.pk}-changes" not in (pushed := await socket.receive_from(timeout=120)):
+        pass
+
+    assert await ExtractionRun.objects.filter(message=answer, status="done").aexists()
+    assert f'id="answer-{answer.pk}-changes" hx-swap-oob="outerHTML"' in pushed
+    assert f'hx-get="/memories/answers/{answer.pk}/changes/" hx-trigger="load"' in pushed
+
+
+async def test_no_memory_notice_reaches_another_users_page(
+    open_chat, upstream, conversation, user, other_user, make_conversation
+):
+    upstream.script(Text("Noted."))
+    theirs = await sync_to_async(make_conversation)(other_user)
+    their_socket = await open_chat(theirs.pk, other_user)
+    socket = await open_chat(conversation.pk, user)
+    await send_chat(socket, "I live in Lisbon")
+    await socket.receive_from(timeout=10)  # the turn starts
+    answer = await answer_of(conversation)
+    while f"answer-{answer.pk}-changes" not in await socket.receive_from(timeout=120):
+        pass
+
+    assert await their_socket.receive_nothing(timeout=0.5)
