@@ -1,6 +1,7 @@
 """The chat websocket: takes the user's messages and Stop, and shows the conversation's answers
 (run by chat.runner) as HTML fragments."""
 
+import functools
 import json
 from importlib import import_module
 
@@ -10,11 +11,16 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from chat import runner, services
-from chat.models import Conversation
+from chat import redo, runner, services
+from chat.models import Conversation, Message
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+
+
+def _new_turn(conversation: Conversation, text: str) -> tuple[Message, Message, list[Message]]:
+    """A new turn, shaped like a regenerated or edited one: it replaces nothing."""
+    return (*services.start_turn(conversation, text), [])
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -61,21 +67,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if "stop" in payload:
                 await runner.request_stop(self.conversation.pk)
                 return
-            text = payload["message"]
-            if not isinstance(text, str):
-                raise TypeError
+            if "regenerate" in payload:
+                start = functools.partial(redo.regenerate_last_answer, self.conversation)
+            else:
+                text = payload["message"]
+                if not isinstance(text, str):
+                    raise TypeError
+                change = redo.edit_last_message if payload.get("edit") else _new_turn
+                start = functools.partial(change, self.conversation, text)
         except (ValueError, KeyError, TypeError, RecursionError):
             # RecursionError: JSON nested deeper than the parser goes.
             await self.send_error("That message could not be read; please send it again.")
             return
         try:
-            user_message, answer = await database_sync_to_async(services.start_turn)(
-                self.conversation, text
-            )
+            user_message, answer, replaced = await database_sync_to_async(start)()
         except services.TurnRejected as rejection:
             await self.send_error(str(rejection))
             return
-        await runner.start_answer(self.conversation, user_message, answer)
+        await runner.start_answer(self.conversation, user_message, answer, replaced=replaced)
 
     async def chat_frame(self, event: dict) -> None:
         """A frame for every page of the conversation (see chat.runner)."""

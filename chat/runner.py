@@ -7,6 +7,7 @@ whichever process it is connected to: closing a tab leaves the answer running, a
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
@@ -61,13 +62,27 @@ async def publish(conversation_id: int, html: str) -> None:
     )
 
 
-async def start_answer(conversation: Conversation, user_message: Message, answer: Message) -> None:
-    """Show the new turn on the conversation's pages and answer it in a task of this process."""
+async def start_answer(
+    conversation: Conversation,
+    user_message: Message,
+    answer: Message,
+    *,
+    replaced: Sequence[Message] = (),
+) -> None:
+    """Show the new turn on the conversation's pages and answer it in a task of this process.
+
+    `replaced`: the messages a regenerated or edited turn takes the place of on the pages.
+    """
+    newest_replaced = max((message.pk for message in replaced), default=0)
     await publish(
         conversation.pk,
         await database_sync_to_async(render_to_string)(
             "chat/partials/turn_started.html",
-            {"user_message": user_message, "answer": answer, "conversation": conversation},
+            {
+                "new_messages": [m for m in (user_message, answer) if m.pk > newest_replaced],
+                "replaced": replaced,
+                "conversation": conversation,
+            },
         ),
     )
     running = RunningAnswer(conversation, user_message, answer)

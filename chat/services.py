@@ -86,9 +86,7 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
 
     The user's message is saved even when it is rejected, so nothing typed is ever lost.
     """
-    text = storable_text(text).strip()
-    if not text:
-        raise TurnRejected("Type a message first.")
+    text = clean_message(text)
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
         # Only what the error names is kept: storing any length a socket accepts would let one
@@ -100,10 +98,7 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
             f"Only its first {limit:,} characters were saved, and it was not sent to the model.",
         )
     with transaction.atomic():
-        # One turn at a time per user (a row lock on PostgreSQL, SQLite's write lock), so
-        # messages sent on several sockets at once cannot all slip under the limit.
-        list(get_user_model().objects.select_for_update().filter(pk=conversation.owner_id))
-        if _turns_in_last_minute(conversation.owner_id) < settings.CHAT_TURNS_PER_MINUTE:
+        if turn_allowed(conversation):
             return _save_turn(conversation, text)
     _reject(
         conversation,
@@ -113,16 +108,40 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
     )
 
 
-def _save_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
-    user_message = Message.objects.create(
-        conversation=conversation, role=Message.Role.USER, content=text
-    )
-    assistant_message = Message.objects.create(
+def clean_message(text: str) -> str:
+    """The user's text as it is stored; TurnRejected when nothing is left to send."""
+    text = storable_text(text).strip()
+    if not text:
+        raise TurnRejected("Type a message first.")
+    return text
+
+
+def turn_allowed(conversation: Conversation) -> bool:
+    """Whether the owner may start one more answer now. Call it inside a transaction.
+
+    One turn at a time per user (a row lock on PostgreSQL, SQLite's write lock), so messages sent
+    on several sockets at once cannot all slip under the limit.
+    """
+    list(get_user_model().objects.select_for_update().filter(pk=conversation.owner_id))
+    return _answers_in_last_minute(conversation.owner_id) < settings.CHAT_TURNS_PER_MINUTE
+
+
+def new_answer(conversation: Conversation, **fields: object) -> Message:
+    """The placeholder of an answer about to stream."""
+    return Message.objects.create(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
         status=Message.Status.STREAMING,
         model_name=upstream.model_name(),
+        **fields,
     )
+
+
+def _save_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
+    user_message = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, content=text
+    )
+    assistant_message = new_answer(conversation)
     if (
         conversation.title in ("New chat", "Temporary chat")
         and not conversation.messages.filter(role=Message.Role.USER)
@@ -147,17 +166,14 @@ def _reject(conversation: Conversation, text: str, error: str) -> NoReturn:
     raise TurnRejected(error)
 
 
-def _turns_in_last_minute(owner_id: int) -> int:
-    """Turns the owner started in the last 60 seconds, in any of their conversations."""
-    return (
-        Message.objects.filter(
-            conversation__owner_id=owner_id,
-            role=Message.Role.USER,
-            created_at__gte=timezone.now() - timedelta(minutes=1),
-        )
-        .exclude(status=Message.Status.ERROR)
-        .count()
-    )
+def _answers_in_last_minute(owner_id: int) -> int:
+    """Answers the owner asked for in the last 60 seconds (new turns, regenerated and edited ones),
+    in any of their conversations."""
+    return Message.objects.filter(
+        conversation__owner_id=owner_id,
+        role=Message.Role.ASSISTANT,
+        created_at__gte=timezone.now() - timedelta(minutes=1),
+    ).count()
 
 
 def finish_answer(
