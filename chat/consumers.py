@@ -44,6 +44,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(
             runner.conversation_group(conversation.pk), self.channel_name
         )
+        runner.sweep_in_background()
+        await runner.interrupt_abandoned(conversation.pk)
         # Joined first, so no piece of a running answer falls between its text so far and the rest.
         await runner.request_text_so_far(conversation.pk, self.channel_name)
 

@@ -127,6 +127,9 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="later_versions"
     )
     is_replaced = models.BooleanField(default=False)
+    # While it streams: renewed by the process streaming it (chat.runner), which is gone once
+    # this has passed.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -49,6 +49,7 @@ class RunningAnswer:
     task: asyncio.Task | None = None
 
 
+_sweeper: asyncio.Task | None = None
 # One answer at a time per conversation in a process, in the order the messages were sent.
 _turn_locks: dict[int, asyncio.Lock] = {}
 # Strong references: the event loop keeps only weak ones to its tasks.
@@ -103,12 +104,46 @@ async def request_text_so_far(conversation_id: int, reply_channel: str) -> None:
     )
 
 
+async def interrupt_abandoned(conversation_id: int | None = None) -> None:
+    """Mark interrupted, on their pages too, the answers whose process died mid-stream."""
+    for message in await database_sync_to_async(services.interrupt_abandoned_answers)(
+        conversation_id
+    ):
+        await publish(message.conversation_id, await _render_answer(message))
+
+
+def sweep_in_background() -> None:
+    """Start, once per process, the periodic sweep for answers whose process died."""
+    global _sweeper
+    if _sweeper is None or _sweeper.done():
+        _sweeper = asyncio.create_task(_sweep_forever())
+
+
+async def _sweep_forever() -> None:
+    while True:
+        await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 2)
+        try:
+            await interrupt_abandoned()
+        except Exception:
+            logger.exception("The sweep for abandoned answers failed")
+
+
+async def _renew_lease(answer: Message) -> None:
+    # Not on the shared thread-sensitive thread: a queue of turns there must not make a live
+    # answer look abandoned to the other processes.
+    renew = database_sync_to_async(services.renew_lease, thread_sensitive=False)
+    while True:
+        await renew(answer)
+        await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 3)
+
+
 async def _run(running: RunningAnswer) -> None:
     layer = get_channel_layer()
     group = answers_group(running.conversation.pk)
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
     listener = asyncio.create_task(_listen(channel, running))
+    heartbeat = asyncio.create_task(_renew_lease(running.answer))
     try:
         lock = _turn_locks.setdefault(running.conversation.pk, asyncio.Lock())
         async with lock:
@@ -135,6 +170,7 @@ async def _run(running: RunningAnswer) -> None:
         await publish(running.conversation.pk, await _render_answer(message))
     finally:
         listener.cancel()
+        heartbeat.cancel()
         await layer.group_discard(group, channel)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 from django.conf import settings
@@ -133,8 +133,35 @@ def new_answer(conversation: Conversation, **fields: object) -> Message:
         role=Message.Role.ASSISTANT,
         status=Message.Status.STREAMING,
         model_name=upstream.model_name(),
+        lease_expires_at=lease_from_now(),
         **fields,
     )
+
+
+def lease_from_now() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.CHAT_ANSWER_LEASE_SECONDS)
+
+
+def renew_lease(answer: Message) -> None:
+    """Tell other processes that the one streaming `answer` is still alive."""
+    Message.objects.filter(pk=answer.pk, status=Message.Status.STREAMING).update(
+        lease_expires_at=lease_from_now()
+    )
+
+
+def interrupt_abandoned_answers(conversation_id: int | None = None) -> list[Message]:
+    """Mark interrupted the streaming answers whose process died (their lease lapsed), in one
+    conversation or all; returns them as saved."""
+    abandoned = Message.objects.filter(
+        status=Message.Status.STREAMING, lease_expires_at__lt=timezone.now()
+    )
+    if conversation_id is not None:
+        abandoned = abandoned.filter(conversation_id=conversation_id)
+    ids = list(abandoned.values_list("pk", flat=True))
+    Message.objects.filter(pk__in=ids, status=Message.Status.STREAMING).update(
+        status=Message.Status.INCOMPLETE, error=ANSWER_INTERRUPTED
+    )
+    return list(Message.objects.filter(pk__in=ids, status=Message.Status.INCOMPLETE))
 
 
 def _save_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:

@@ -97,7 +97,7 @@ async def test_regenerate_or_edit_while_an_answer_streams_is_refused_clearly(
     upstream.script(Text("One two three four five six", delay=0.3))
     socket = await open_chat(conversation.pk, user)
     await send_chat(socket, "Tell me a story")
-    while delta_text(await socket.receive_from(timeout=10)) is None:
+    while delta_text(await socket.receive_from(timeout=60)) is None:
         pass
 
     await regenerate(socket)

@@ -35,7 +35,7 @@ async def wait_until_ended(conversation, seconds: float = 30) -> Message:
 
 
 async def first_delta(socket) -> str:
-    while (text := delta_text(await socket.receive_from(timeout=10))) is None:
+    while (text := delta_text(await socket.receive_from(timeout=60))) is None:
         pass
     return text
 
