@@ -19,9 +19,9 @@ install: $(VENV)/.installed
 .env:
 	printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
+# Without REDIS_URL the server runs the task worker in a thread (config/embedded_worker.py).
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
-	# Without REDIS_URL the server runs the task worker in a thread (config/embedded_worker.py).
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install

@@ -46,7 +46,7 @@ class RunningAnswer:
     # Taken while text is added and published, and while a snapshot of it is sent, so a page
     # that asks for the text so far gets every piece exactly once.
     publishing: asyncio.Lock = field(default_factory=asyncio.Lock)
-    task: asyncio.Task | None = None
+    task: asyncio.Task = field(init=False)
 
 
 _sweeper: asyncio.Task | None = None
@@ -196,7 +196,7 @@ async def _listen(channel: str, running: RunningAnswer) -> None:
     layer = get_channel_layer()
     while True:
         request = await layer.receive(channel)
-        if request["type"] == "answer.stop" and running.task is not None:
+        if request["type"] == "answer.stop" and not running.stop_requested:
             running.stop_requested = True
             running.task.cancel()
         elif request["type"] == "answer.sync":

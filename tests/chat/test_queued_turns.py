@@ -21,6 +21,14 @@ async def statuses(conversation) -> list[str]:
     ]
 
 
+async def statuses_once_ended(conversation, seconds: float) -> list[str]:
+    for _ in range(int(seconds * 10)):
+        if Message.Status.STREAMING not in await statuses(conversation):
+            break
+        await asyncio.sleep(0.1)
+    return await statuses(conversation)
+
+
 async def test_item7_queued_answers_all_end_after_the_socket_closes(
     open_chat, upstream, conversation, user
 ):
@@ -33,11 +41,7 @@ async def test_item7_queued_answers_all_end_after_the_socket_closes(
 
     await socket.disconnect(timeout=10)
 
-    for _ in range(300):
-        if Message.Status.STREAMING not in await statuses(conversation):
-            break
-        await asyncio.sleep(0.1)
-    assert await statuses(conversation) == [Message.Status.COMPLETE] * 5
+    assert await statuses_once_ended(conversation, 30) == [Message.Status.COMPLETE] * 5
 
 
 async def test_stop_ends_the_answers_queued_behind_the_streaming_one(
@@ -52,8 +56,4 @@ async def test_stop_ends_the_answers_queued_behind_the_streaming_one(
 
     await socket.send_to(text_data='{"stop": "1"}')
 
-    for _ in range(100):
-        if Message.Status.STREAMING not in await statuses(conversation):
-            break
-        await asyncio.sleep(0.1)
-    assert await statuses(conversation) == [Message.Status.STOPPED] * 10
+    assert await statuses_once_ended(conversation, 10) == [Message.Status.STOPPED] * 10
