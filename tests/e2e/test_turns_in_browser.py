@@ -169,3 +169,36 @@ def test_a_server_killed_mid_answer_leaves_it_interrupted_for_the_next_server(
     interrupted = page.locator(".message--assistant.message--incomplete")
     expect(interrupted).to_contain_text("The answer was interrupted.", timeout=10_000)
     expect(page.locator(".message--streaming")).to_have_count(0)
+
+
+# With redis-py 8.1 (pulled in unpinned by channels-redis) every consumer on the Redis layer dies
+# about 5 s after connecting ("Timeout reading from 127.0.0.1:6379", redis/redis-py#4091): the
+# page reconnects in a loop and Stop can fall in a gap. Passes once redis is pinned below 8.
+@pytest.mark.xfail(reason="redis-py 8 breaks channels-redis consumers (redis-py#4091)")
+def test_through_redis_another_server_shows_the_answer_and_stops_it(
+    page, server_env, upstream_script
+):
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/8"
+    env = {**server_env, "REDIS_URL": redis_url, "CHAT_ANSWER_LEASE_SECONDS": "10"}
+    upstream_script.script(Text(STORY, delay=0.2))
+    data_dir = Path(server_env["DATA_DIR"])
+    first, first_url = start_server(env, data_dir, "redis-first")
+    second, second_url = start_server(env, data_dir, "redis-second")
+    try:
+        sign_up(page, first_url)
+        start_new_chat(page)
+        send(page, "Tell me a long story")
+        expect(streaming_text(page)).to_contain_text("word2")
+
+        page.goto(second_url + page.url.removeprefix(first_url))
+        expect(streaming_text(page)).to_contain_text("word2", timeout=5_000)
+        expect(streaming_text(page)).to_contain_text("word6")
+        page.keyboard.press("Escape")
+
+        stopped = page.locator(".message--assistant.message--stopped")
+        expect(stopped).to_contain_text("word6")
+        expect(stopped).not_to_contain_text("word59")
+    finally:
+        for server in (first, second):
+            server.terminate()
+            server.wait(timeout=10)
