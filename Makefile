@@ -19,16 +19,14 @@ install: $(VENV)/.installed
 .env:
 	printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
-# Two workers: each runs one job at a time, and one hung extraction must not hold up the rest.
-# Every process loads the embedding model as it starts; "ready" is printed once all have. The
-# workers look for new jobs every 0.2 s, so a memory shows up well within a second or two.
+# Without REDIS_URL the server runs two task workers in threads (config/embedded_worker.py): two,
+# so one hung extraction never holds up the rest. Every process loads the embedding model as it
+# starts; "ready" is printed once the server and its workers have.
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py export_embedding_model
-	$(BIN)/python manage.py db_worker --interval 0.2 & first=$$!; \
-	$(BIN)/python manage.py db_worker --interval 0.2 & second=$$!; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000 & server=$$!; \
-	trap 'kill $$first $$second $$server 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py wait_until_warm http://127.0.0.1:8000; \
 	wait $$server
 

@@ -1,8 +1,8 @@
-"""The chat websocket: receives the user's messages and streams answers back as HTML fragments."""
+"""The chat websocket: takes the user's messages and Stop, and shows the conversation's answers
+(run by chat.runner) as HTML fragments."""
 
-import asyncio
+import functools
 import json
-import logging
 from importlib import import_module
 
 from channels.auth import get_user
@@ -10,25 +10,23 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils.html import escape
 
-from chat import services, turns
+from chat import redo, runner, services
 from chat.models import Conversation, Message
-from chat.streaming import batched
-
-logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+
+
+def _new_turn(conversation: Conversation, text: str) -> tuple[Message, Message, list[Message]]:
+    """A new turn, shaped like a regenerated or edited one: it replaces nothing."""
+    return (*services.start_turn(conversation, text), [])
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
     conversation: Conversation
 
     async def connect(self) -> None:
-        self.answer_tasks: set[asyncio.Task] = set()
-        # One answer at a time per socket, in the order the messages were sent.
-        self.turn_lock = asyncio.Lock()
         user = self.scope["user"]
         # Accept before closing, so the browser gets our close code instead of a bare 403.
         await self.accept()
@@ -43,12 +41,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.conversation = conversation
+        await self.channel_layer.group_add(
+            runner.conversation_group(conversation.pk), self.channel_name
+        )
+        runner.sweep_in_background()
+        await runner.interrupt_abandoned(conversation.pk)
+        # Joined first, so no piece of a running answer falls between its text so far and the rest.
+        await runner.request_text_so_far(conversation.pk, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
-        for task in self.answer_tasks:
-            task.cancel()
-        # Wait, so each cancelled answer is saved as incomplete before the socket is gone.
-        await asyncio.gather(*self.answer_tasks, return_exceptions=True)
+        # The answers go on without this page: they belong to the server.
+        if hasattr(self, "conversation"):
+            await self.channel_layer.group_discard(
+                runner.conversation_group(self.conversation.pk), self.channel_name
+            )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not hasattr(self, "conversation"):
@@ -58,64 +64,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             payload = json.loads(text_data or "")
-            text = payload["message"]
-            if not isinstance(text, str):
+            if not isinstance(payload, dict):
                 raise TypeError
+            if "stop" in payload:
+                await runner.request_stop(self.conversation.pk)
+                return
+            if "regenerate" in payload:
+                start = functools.partial(redo.regenerate_last_answer, self.conversation)
+            else:
+                text = payload["message"]
+                if not isinstance(text, str):
+                    raise TypeError
+                change = redo.edit_last_message if payload.get("edit") else _new_turn
+                start = functools.partial(change, self.conversation, text)
         except (ValueError, KeyError, TypeError, RecursionError):
             # RecursionError: JSON nested deeper than the parser goes.
             await self.send_error("That message could not be read; please send it again.")
             return
         try:
-            user_message, answer = await database_sync_to_async(services.start_turn)(
-                self.conversation, text
-            )
+            user_message, answer, replaced = await database_sync_to_async(start)()
         except services.TurnRejected as rejection:
             await self.send_error(str(rejection))
             return
-        await self.send(
-            text_data=await database_sync_to_async(render_to_string)(
-                "chat/partials/turn_started.html",
-                {"user_message": user_message, "answer": answer, "conversation": self.conversation},
-            )
-        )
-        task = asyncio.create_task(self.answer(user_message, answer))
-        self.answer_tasks.add(task)
-        task.add_done_callback(self.answer_tasks.discard)
+        await runner.start_answer(self.conversation, user_message, answer, replaced=replaced)
 
-    async def answer(self, user_message: Message, answer: Message) -> None:
-        try:
-            async with self.turn_lock:
-                await self.send_answer(user_message, answer)
-        except asyncio.CancelledError:
-            # The socket closed. An answer still queued behind the lock never reached
-            # stream_answer, which saves its own however it ends: end it here or it streams
-            # forever. Shielded, because this task is the one being cancelled.
-            await asyncio.shield(
-                database_sync_to_async(services.end_unfinished_answer)(
-                    answer, services.ANSWER_INTERRUPTED
-                )
-            )
-            raise
-        except Exception:
-            # Whatever broke, the page must stop showing the answer as typing.
-            logger.exception("The answer %s failed", answer.pk)
-            message = await database_sync_to_async(services.end_unfinished_answer)(
-                answer, services.ANSWER_FAILED
-            )
-            await self.send(text_data=await self.render_answer(message))
-
-    async def send_answer(self, user_message: Message, answer: Message) -> None:
-        updates = turns.stream_answer(self.conversation, user_message, answer)
-        async for batch in batched(updates, settings.CHAT_STREAM_FLUSH_SECONDS):
-            text = "".join(u.text for u in batch if isinstance(u, turns.AnswerDelta))
-            if text:
-                await self.send(
-                    text_data=f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">'
-                    f"{escape(text)}</span>"
-                )
-            for update in batch:
-                if isinstance(update, turns.AnswerFinished):
-                    await self.send(text_data=await self.render_answer(update.message))
+    async def chat_frame(self, event: dict) -> None:
+        """A frame for every page of the conversation (see chat.runner)."""
+        await self.send(text_data=event["html"])
 
     async def session_is_current(self) -> bool:
         """Whether the session that opened the socket still signs its user in.
@@ -132,10 +107,4 @@ class ChatConsumer(AsyncWebsocketConsumer):
             text_data=await database_sync_to_async(render_to_string)(
                 "chat/partials/socket_error.html", {"error": text}
             )
-        )
-
-    @database_sync_to_async
-    def render_answer(self, message: Message) -> str:
-        return render_to_string(
-            "chat/partials/message.html", {"message": message, "swap_oob": True}
         )

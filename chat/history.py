@@ -26,7 +26,7 @@ def history_items(conversation: Conversation, before: Message) -> list[dict]:
     not at all, never a call without its output.
     """
     messages = list(
-        conversation.messages.filter(pk__lt=before.pk)
+        conversation.messages.filter(pk__lt=before.pk, is_replaced=False)
         .exclude(status__in=[Message.Status.ERROR, Message.Status.STREAMING])
         .exclude(content="")
         .prefetch_related(Prefetch("tool_calls", queryset=ToolCall.objects.order_by("id")))

@@ -105,6 +105,8 @@ class Message(models.Model):
         COMPLETE = "complete"
         STREAMING = "streaming"
         INCOMPLETE = "incomplete"
+        # Ended by the person: what arrived before they pressed Stop is the answer.
+        STOPPED = "stopped"
         ERROR = "error"
 
     class Via(models.TextChoices):
@@ -125,6 +127,15 @@ class Message(models.Model):
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     time_to_first_token_ms = models.FloatField(null=True, blank=True)
+    # Regenerating an answer or editing a message makes a new version of it: every later version
+    # points to the first, and each one replaced stays, out of the conversation, as an earlier one.
+    first_version = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="later_versions"
+    )
+    is_replaced = models.BooleanField(default=False)
+    # While it streams: renewed by the process streaming it (chat.runner), which is gone once
+    # this has passed.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -137,6 +148,17 @@ class Message(models.Model):
     @property
     def dom_id(self) -> str:
         return f"message-{self.pk}"
+
+    def earlier_versions(self) -> list["Message"]:
+        """The versions this message replaced, oldest first (none for a message never redone)."""
+        if self.first_version_id is None:
+            return []
+        return list(
+            Message.objects.filter(
+                models.Q(pk=self.first_version_id) | models.Q(first_version=self.first_version_id),
+                pk__lt=self.pk,
+            ).order_by("pk")
+        )
 
 
 class ToolCall(models.Model):

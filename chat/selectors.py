@@ -52,7 +52,7 @@ def sidebar_of(owner: User) -> Sidebar:
 
 
 def messages_with_tool_calls(conversation: Conversation) -> list[Message]:
-    return list(conversation.messages.prefetch_related("tool_calls"))
+    return list(conversation.messages.filter(is_replaced=False).prefetch_related("tool_calls"))
 
 
 def project_instructions(conversation: Conversation) -> str:

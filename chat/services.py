@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -85,9 +86,7 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
 
     The user's message is saved even when it is rejected, so nothing typed is ever lost.
     """
-    text = storable_text(text).strip()
-    if not text:
-        raise TurnRejected("Type a message first.")
+    text = clean_message(text)
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
         # Only what the error names is kept: storing any length a socket accepts would let one
@@ -99,10 +98,7 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
             f"Only its first {limit:,} characters were saved, and it was not sent to the model.",
         )
     with transaction.atomic():
-        # One turn at a time per user (a row lock on PostgreSQL, SQLite's write lock), so
-        # messages sent on several sockets at once cannot all slip under the limit.
-        list(get_user_model().objects.select_for_update().filter(pk=conversation.owner_id))
-        if _turns_in_last_minute(conversation.owner_id) < settings.CHAT_TURNS_PER_MINUTE:
+        if turn_allowed(conversation):
             return _save_turn(conversation, text)
     _reject(
         conversation,
@@ -112,16 +108,67 @@ def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
     )
 
 
-def _save_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
-    user_message = Message.objects.create(
-        conversation=conversation, role=Message.Role.USER, content=text
-    )
-    assistant_message = Message.objects.create(
+def clean_message(text: str) -> str:
+    """The user's text as it is stored; TurnRejected when nothing is left to send."""
+    text = storable_text(text).strip()
+    if not text:
+        raise TurnRejected("Type a message first.")
+    return text
+
+
+def turn_allowed(conversation: Conversation) -> bool:
+    """Whether the owner may start one more answer now. Call it inside a transaction.
+
+    One turn at a time per user (a row lock on PostgreSQL, SQLite's write lock), so messages sent
+    on several sockets at once cannot all slip under the limit.
+    """
+    list(get_user_model().objects.select_for_update().filter(pk=conversation.owner_id))
+    return _answers_in_last_minute(conversation.owner_id) < settings.CHAT_TURNS_PER_MINUTE
+
+
+def new_answer(conversation: Conversation, **fields: object) -> Message:
+    """The placeholder of an answer about to stream."""
+    return Message.objects.create(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
         status=Message.Status.STREAMING,
         model_name=upstream.model_name(),
+        lease_expires_at=lease_from_now(),
+        **fields,
     )
+
+
+def lease_from_now() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.CHAT_ANSWER_LEASE_SECONDS)
+
+
+def renew_lease(answer: Message) -> None:
+    """Tell other processes that the one streaming `answer` is still alive."""
+    Message.objects.filter(pk=answer.pk, status=Message.Status.STREAMING).update(
+        lease_expires_at=lease_from_now()
+    )
+
+
+def interrupt_abandoned_answers(conversation_id: int | None = None) -> list[Message]:
+    """Mark interrupted the streaming answers whose process died (their lease lapsed), in one
+    conversation or all; returns them as saved."""
+    abandoned = Message.objects.filter(
+        status=Message.Status.STREAMING, lease_expires_at__lt=timezone.now()
+    )
+    if conversation_id is not None:
+        abandoned = abandoned.filter(conversation_id=conversation_id)
+    ids = list(abandoned.values_list("pk", flat=True))
+    Message.objects.filter(pk__in=ids, status=Message.Status.STREAMING).update(
+        status=Message.Status.INCOMPLETE, error=ANSWER_INTERRUPTED
+    )
+    return list(Message.objects.filter(pk__in=ids, status=Message.Status.INCOMPLETE))
+
+
+def _save_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
+    user_message = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, content=text
+    )
+    assistant_message = new_answer(conversation)
     if (
         conversation.title in ("New chat", "Temporary chat")
         and not conversation.messages.filter(role=Message.Role.USER)
@@ -146,17 +193,14 @@ def _reject(conversation: Conversation, text: str, error: str) -> NoReturn:
     raise TurnRejected(error)
 
 
-def _turns_in_last_minute(owner_id: int) -> int:
-    """Turns the owner started in the last 60 seconds, in any of their conversations."""
-    return (
-        Message.objects.filter(
-            conversation__owner_id=owner_id,
-            role=Message.Role.USER,
-            created_at__gte=timezone.now() - timedelta(minutes=1),
-        )
-        .exclude(status=Message.Status.ERROR)
-        .count()
-    )
+def _answers_in_last_minute(owner_id: int) -> int:
+    """Answers the owner asked for in the last 60 seconds (new turns, regenerated and edited ones),
+    in any of their conversations."""
+    return Message.objects.filter(
+        conversation__owner_id=owner_id,
+        role=Message.Role.ASSISTANT,
+        created_at__gte=timezone.now() - timedelta(minutes=1),
+    ).count()
 
 
 def finish_answer(
@@ -189,5 +233,18 @@ def end_unfinished_answer(answer: Message, error: str) -> Message:
     Message.objects.filter(pk=answer.pk, status=Message.Status.STREAMING).update(
         status=Message.Status.INCOMPLETE, error=error
     )
+    answer.refresh_from_db()
+    return answer
+
+
+def stop_answer(answer: Message) -> Message:
+    """Mark `answer` stopped by its reader, keeping the text that arrived, unless it had ended.
+
+    Its stream saves what arrived as interrupted when it is cut short; Stop says why instead.
+    """
+    Message.objects.filter(pk=answer.pk).filter(
+        Q(status=Message.Status.STREAMING)
+        | Q(status=Message.Status.INCOMPLETE, error=ANSWER_INTERRUPTED)
+    ).update(status=Message.Status.STOPPED, error="")
     answer.refresh_from_db()
     return answer

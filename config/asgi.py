@@ -13,6 +13,7 @@ from django.conf import settings  # noqa: E402
 
 import chat.routing  # noqa: E402
 from chat.voice import speech  # noqa: E402
+from config import embedded_worker  # noqa: E402
 from config.request_size import RequestSizeLimit  # noqa: E402
 from config.websocket_origins import SameOriginValidator  # noqa: E402
 from memories import embeddings  # noqa: E402
@@ -21,6 +22,7 @@ from memories import embeddings  # noqa: E402
 embeddings.warm_up_in_background()
 if settings.VOICE_ENABLED:
     speech.warm_up_in_background()
+embedded_worker.start_unless_scaled_out()
 
 application = ProtocolTypeRouter(
     {

@@ -222,6 +222,9 @@ CHAT_TURNS_PER_MINUTE = env.int("CHAT_TURNS_PER_MINUTE", default=20)
 CHAT_TOOL_ROUNDS = env.int("CHAT_TOOL_ROUNDS", default=4)
 # At most this many HTML swaps a second reach the browser while a reply streams.
 CHAT_STREAM_FLUSH_SECONDS = env.float("CHAT_STREAM_FLUSH_SECONDS", default=0.05)
+# The process streaming an answer renews its lease every third of this; once it has lapsed (the
+# process died), any process marks the answer interrupted.
+CHAT_ANSWER_LEASE_SECONDS = env.float("CHAT_ANSWER_LEASE_SECONDS", default=10.0)
 # Pace of the offline demo model, so its answer visibly streams.
 OFFLINE_MODEL_TOKEN_DELAY_SECONDS = env.float("OFFLINE_MODEL_TOKEN_DELAY_SECONDS", default=0.03)
 

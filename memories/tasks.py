@@ -1,8 +1,8 @@
 """Background jobs of the memory layer (django-tasks; the database backend by default).
 
 Extraction runs after the turn, in the worker; a failed run is retried with backoff here, and
-the ExtractionRun row says how it went (the "Memory updated" notice polls it). An uploaded
-export is imported here too, its ImportJob row counting progress for the import page.
+the ExtractionRun row says how it went, and `extraction_finished` tells the pages that show it.
+An uploaded export is imported here too, its ImportJob row counting progress for the import page.
 
 A worker claims a run before extracting, with one conditional UPDATE, and renews the claim (a
 lease) while it works. A worker killed mid-run stops renewing: once its lease lapses the run is
@@ -30,6 +30,7 @@ from memories import exports
 from memories.extraction import extract_from_turn
 from memories.models import ExtractionRun, ImportJob
 from memories.selectors import memory_enabled
+from memories.signals import extraction_finished
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -61,7 +62,8 @@ def extract_memories(run_id: int) -> None:
     except Exception as error:
         _record_failure(run, claim, error)
         return
-    _release(run_id, claim, status=ExtractionRun.Status.DONE, last_error="")
+    if _release(run_id, claim, status=ExtractionRun.Status.DONE, last_error=""):
+        extraction_finished.send(ExtractionRun, run=ExtractionRun.objects.get(pk=run_id))
 
 
 def schedule_extraction(answer: Message) -> ExtractionRun | None:
@@ -233,6 +235,9 @@ def _record_failure(run: ExtractionRun, claim: str, error: Exception) -> None:
     )
     if released and not exhausted:
         _enqueue(run.pk, attempt=run.attempts)
+    elif released:
+        run.refresh_from_db()
+        extraction_finished.send(ExtractionRun, run=run)
 
 
 def _release(run_id: int, claim: str, *, status: str, last_error: str) -> bool:

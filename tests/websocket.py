@@ -15,6 +15,8 @@ DELTA_FRAME = re.compile(
     r'<span hx-swap-oob="beforeend:#message-(?P<id>\d+)-text">(?P<text>.*)</span>', re.DOTALL
 )
 
+MEMORY_NOTICE_FRAME = re.compile(r'<p id="answer-\d+-changes" hx-swap-oob="outerHTML"')
+
 
 def delta_text(frame: str) -> str | None:
     """The text a delta frame appends (as the browser shows it), or None for other frames."""
@@ -29,9 +31,14 @@ async def send_chat(communicator: WebsocketCommunicator, text: str) -> None:
 async def frames_until_final(
     communicator: WebsocketCommunicator, seconds: float = 60
 ) -> AsyncIterator[str]:
-    """Yield every frame up to and including the final render of the answer."""
+    """Yield every frame up to and including the final render of the answer.
+
+    "Memory updated" pushes (chat.memory_notices) arrive whenever extraction ends: left out.
+    """
     while True:
         frame = await communicator.receive_from(timeout=seconds)
+        if MEMORY_NOTICE_FRAME.search(frame):
+            continue
         yield frame
         if 'hx-swap-oob="outerHTML"' in frame:
             return

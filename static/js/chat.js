@@ -45,12 +45,51 @@
     }
   });
 
+  // Esc stops the streaming answer, from anywhere on the page (the Stop form shows only then).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) {
+      return;
+    }
+    var stop = document.getElementById("stop-answer");
+    if (stop && stop.offsetParent !== null) {
+      event.preventDefault();
+      stop.requestSubmit();
+    }
+  });
+
+  // "Edit last message" puts that message in the composer; sending it then replaces the message.
+  function setEditing(editing) {
+    var form = document.getElementById("composer");
+    var note = document.getElementById("editing-note");
+    if (!form || !note) {
+      return;
+    }
+    form.elements.edit.value = editing ? "1" : "";
+    note.hidden = !editing;
+    if (editing) {
+      var mine = document.querySelectorAll("#messages .message--user .message__text");
+      if (mine.length) {
+        form.elements.message.value = mine[mine.length - 1].textContent;
+      }
+      form.elements.message.focus();
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("#edit-last-message")) {
+      setEditing(true);
+    } else if (event.target.closest("#cancel-edit")) {
+      setEditing(false);
+    }
+  });
+
   document.addEventListener("htmx:wsAfterSend", function (event) {
     var form = event.target.closest("#composer");
     if (!form) {
       return;
     }
     form.reset();
+    setEditing(false);
     form.elements.message.focus();
     showSocketStatus("");
   });

@@ -171,27 +171,6 @@ async def test_model_output_is_escaped_in_deltas_and_in_the_final_frame(
     assert not any("<script" in frame or "</script" in frame for frame in frames)
 
 
-async def test_disconnect_midstream_keeps_the_partial_answer_as_incomplete(
-    open_chat, upstream, conversation, user
-):
-    full = "One two three four five six"
-    upstream.script(Text(full, delay=0.3))
-    socket = await open_chat(conversation.pk, user)
-
-    await send_chat(socket, "Tell me a long story")
-    await socket.receive_from()  # the turn starts
-    received = delta_text(await socket.receive_from(timeout=10))
-    await socket.disconnect(timeout=5)
-
-    _, answer = await saved_messages(conversation)
-    assert answer.status == Message.Status.INCOMPLETE
-    assert received
-    assert answer.content.startswith(received)
-    assert full.startswith(answer.content)
-    assert answer.content != full
-    assert answer.error == "The answer was interrupted."
-
-
 async def test_upstream_cut_keeps_the_partial_answer_with_an_error(
     open_chat, upstream, conversation, user
 ):

@@ -38,8 +38,8 @@ def serve_app(data_dir: Path, **settings: str) -> Iterator[str]:
         "REDIS_URL": "",
         "OPENAI_API_KEY": "",
         "OPENAI_BASE_URL": "",
-        # Extraction runs inside the server process here, so no worker is needed.
-        "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+        # Without Redis the server runs the task worker itself (config.embedded_worker).
+        "TASKS_BACKEND": "",
         "OFFLINE_MODEL_TOKEN_DELAY_SECONDS": "0.005",
         **settings,
     }

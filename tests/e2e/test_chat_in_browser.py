@@ -39,6 +39,8 @@ def test_a_person_chats_and_a_new_chat_remembers_their_preference(page, live_ser
     answer = page.locator(".message--assistant.message--complete").last
     expect(answer).to_contain_text("(Offline demo model.) You said")
     expect(page.locator("#composer textarea")).to_have_value("")
+    # Pushed by the server's own task worker when extraction ends: no worker process runs here.
+    expect(answer.get_by_role("region", name="Memory updated")).to_contain_text("green tea")
 
     start_new_chat(page)
     send(page, "What should I drink for breakfast?")

@@ -100,7 +100,7 @@ def test_an_answer_that_used_no_memory_shows_no_list(client, turn):
 # --- "Memory updated" ----------------------------------------------------------------------------
 
 
-def test_while_extraction_runs_the_notice_polls(client, turn):
+def test_while_extraction_runs_the_notice_polls_as_a_fallback(client, turn):
     _, answer = turn
     run = extraction(answer, ExtractionRun.Status.PENDING)
 
@@ -108,14 +108,14 @@ def test_while_extraction_runs_the_notice_polls(client, turn):
 
     changes_url = reverse("memories:answer_changes", args=[answer.pk])
     assert f'hx-get="{changes_url}"' in pending
-    assert 'hx-trigger="load delay:1s"' in pending
+    assert 'hx-trigger="load delay:10s"' in pending
     assert 'hx-swap="outerHTML"' in pending
     assert f'hx-get="{changes_url}"' in panel(client, answer)
 
     run.status = ExtractionRun.Status.DONE
     run.save()
 
-    assert "load delay:1s" not in notice(client, answer)
+    assert "load delay:10s" not in notice(client, answer)
 
 
 def test_notice_lists_added_superseded_and_forgotten_with_an_undo_each(client, user, turn):

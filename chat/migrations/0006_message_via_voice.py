@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0002_projects_and_tool_calls'),
+        ('chat', '0005_message_lease'),
     ]
 
     operations = [

@@ -1,0 +1,213 @@
+"""Answers run here, as tasks of the server process rather than of a socket.
+
+Every page of a conversation follows its answers through the conversation's channel-layer group,
+whichever process it is connected to: closing a tab leaves the answer running, a page that
+(re)connects asks for the text so far, and Stop reaches the process that streams the answer.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.html import escape
+
+from chat import services, turns
+from chat.models import Conversation, Message
+from chat.streaming import batched
+
+logger = logging.getLogger(__name__)
+
+# The handler name (in the consumer) of a frame every page of the conversation shows.
+PAGE_FRAME = "chat.frame"
+
+
+def conversation_group(conversation_id: int) -> str:
+    """The group of the conversation's open pages."""
+    return f"conversation-{conversation_id}"
+
+
+def answers_group(conversation_id: int) -> str:
+    """The group of the conversation's running answers, in whichever process runs them."""
+    return f"conversation-{conversation_id}-answers"
+
+
+@dataclass(eq=False)
+class RunningAnswer:
+    conversation: Conversation
+    user_message: Message
+    answer: Message
+    parts: list[str] = field(default_factory=list)
+    stop_requested: bool = False
+    # Taken while text is added and published, and while a snapshot of it is sent, so a page
+    # that asks for the text so far gets every piece exactly once.
+    publishing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    task: asyncio.Task = field(init=False)
+
+
+_sweeper: asyncio.Task | None = None
+# One answer at a time per conversation in a process, in the order the messages were sent.
+_turn_locks: dict[int, asyncio.Lock] = {}
+# Strong references: the event loop keeps only weak ones to its tasks.
+_running: set[RunningAnswer] = set()
+
+
+async def publish(conversation_id: int, html: str) -> None:
+    """Show `html` (htmx out-of-band swaps) on every open page of the conversation."""
+    await get_channel_layer().group_send(
+        conversation_group(conversation_id), {"type": PAGE_FRAME, "html": html}
+    )
+
+
+async def start_answer(
+    conversation: Conversation,
+    user_message: Message,
+    answer: Message,
+    *,
+    replaced: Sequence[Message] = (),
+) -> None:
+    """Show the new turn on the conversation's pages and answer it in a task of this process.
+
+    `replaced`: the messages a regenerated or edited turn takes the place of on the pages.
+    """
+    newest_replaced = max((message.pk for message in replaced), default=0)
+    await publish(
+        conversation.pk,
+        await database_sync_to_async(render_to_string)(
+            "chat/partials/turn_started.html",
+            {
+                "new_messages": [m for m in (user_message, answer) if m.pk > newest_replaced],
+                "replaced": replaced,
+                "conversation": conversation,
+            },
+        ),
+    )
+    running = RunningAnswer(conversation, user_message, answer)
+    _running.add(running)
+    running.task = asyncio.create_task(_run(running))
+    running.task.add_done_callback(lambda _: _running.discard(running))
+
+
+async def request_stop(conversation_id: int) -> None:
+    """Stop the conversation's answers, the streaming one and those waiting behind it."""
+    await get_channel_layer().group_send(answers_group(conversation_id), {"type": "answer.stop"})
+
+
+async def request_text_so_far(conversation_id: int, reply_channel: str) -> None:
+    """Have each running answer of the conversation send its text so far to `reply_channel`."""
+    await get_channel_layer().group_send(
+        answers_group(conversation_id), {"type": "answer.sync", "reply_channel": reply_channel}
+    )
+
+
+async def interrupt_abandoned(conversation_id: int | None = None) -> None:
+    """Mark interrupted, on their pages too, the answers whose process died mid-stream."""
+    for message in await database_sync_to_async(services.interrupt_abandoned_answers)(
+        conversation_id
+    ):
+        await publish(message.conversation_id, await _render_answer(message))
+
+
+def sweep_in_background() -> None:
+    """Start, once per process, the periodic sweep for answers whose process died."""
+    global _sweeper
+    if _sweeper is None or _sweeper.done():
+        _sweeper = asyncio.create_task(_sweep_forever())
+
+
+async def _sweep_forever() -> None:
+    while True:
+        await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 2)
+        try:
+            await interrupt_abandoned()
+        except Exception:
+            logger.exception("The sweep for abandoned answers failed")
+
+
+async def _renew_lease(answer: Message) -> None:
+    # Not on the shared thread-sensitive thread: a queue of turns there must not make a live
+    # answer look abandoned to the other processes.
+    renew = database_sync_to_async(services.renew_lease, thread_sensitive=False)
+    while True:
+        await renew(answer)
+        await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 3)
+
+
+async def _run(running: RunningAnswer) -> None:
+    layer = get_channel_layer()
+    group = answers_group(running.conversation.pk)
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    listener = asyncio.create_task(_listen(channel, running))
+    heartbeat = asyncio.create_task(_renew_lease(running.answer))
+    try:
+        lock = _turn_locks.setdefault(running.conversation.pk, asyncio.Lock())
+        async with lock:
+            await _stream(running)
+    except asyncio.CancelledError:
+        if not running.stop_requested:
+            # The process is stopping: the answer cannot go on anywhere. Shielded, because this
+            # task is the one being cancelled.
+            await asyncio.shield(
+                database_sync_to_async(services.end_unfinished_answer)(
+                    running.answer, services.ANSWER_INTERRUPTED
+                )
+            )
+            raise
+        asyncio.current_task().uncancel()
+        message = await database_sync_to_async(services.stop_answer)(running.answer)
+        await publish(running.conversation.pk, await _render_answer(message))
+    except Exception:
+        # Whatever broke, the pages must stop showing the answer as typing.
+        logger.exception("The answer %s failed", running.answer.pk)
+        message = await database_sync_to_async(services.end_unfinished_answer)(
+            running.answer, services.ANSWER_FAILED
+        )
+        await publish(running.conversation.pk, await _render_answer(message))
+    finally:
+        listener.cancel()
+        heartbeat.cancel()
+        await layer.group_discard(group, channel)
+
+
+async def _stream(running: RunningAnswer) -> None:
+    answer = running.answer
+    updates = turns.stream_answer(running.conversation, running.user_message, answer)
+    async for batch in batched(updates, settings.CHAT_STREAM_FLUSH_SECONDS):
+        text = "".join(u.text for u in batch if isinstance(u, turns.AnswerDelta))
+        if text:
+            async with running.publishing:
+                running.parts.append(text)
+                await publish(
+                    running.conversation.pk,
+                    f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">{escape(text)}</span>',
+                )
+        for update in batch:
+            if isinstance(update, turns.AnswerFinished):
+                await publish(running.conversation.pk, await _render_answer(update.message))
+
+
+async def _listen(channel: str, running: RunningAnswer) -> None:
+    """Serve the requests that reach this answer through the conversation's answers group."""
+    layer = get_channel_layer()
+    while True:
+        request = await layer.receive(channel)
+        if request["type"] == "answer.stop" and not running.stop_requested:
+            running.stop_requested = True
+            running.task.cancel()
+        elif request["type"] == "answer.sync":
+            async with running.publishing:
+                running.answer.content = "".join(running.parts)
+                await layer.send(
+                    request["reply_channel"],
+                    {"type": PAGE_FRAME, "html": await _render_answer(running.answer)},
+                )
+
+
+@database_sync_to_async
+def _render_answer(message: Message) -> str:
+    return render_to_string("chat/partials/message.html", {"message": message, "swap_oob": True})

@@ -1,0 +1,54 @@
+"""Crash safety: an answer whose process died (its lease lapsed) is marked interrupted by any
+other process, and its pages are told; a live answer renews its lease and is left alone."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from chat.models import Message
+from tests.upstream import Text
+from tests.websocket import delta_text, send_chat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_a_page_that_connects_sees_an_abandoned_answer_marked_interrupted(
+    open_chat, conversation, user, make_message
+):
+    await sync_to_async(make_message)(conversation, "Tell me a story")
+    abandoned = await sync_to_async(make_message)(
+        conversation,
+        "Once upon",
+        role="assistant",
+        status=Message.Status.STREAMING,
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    socket = await open_chat(conversation.pk, user)
+    frame = await socket.receive_from(timeout=10)
+
+    await abandoned.arefresh_from_db()
+    assert (abandoned.status, abandoned.content) == (Message.Status.INCOMPLETE, "Once upon")
+    assert abandoned.error == "The answer was interrupted."
+    assert f'id="{abandoned.dom_id}"' in frame and "message--incomplete" in frame
+
+
+async def test_a_live_answer_renews_its_lease_and_is_not_swept(
+    open_chat, upstream, conversation, user, settings
+):
+    settings.CHAT_ANSWER_LEASE_SECONDS = 2
+    upstream.script(Text(" ".join(["word"] * 40), delay=0.3))
+    socket = await open_chat(conversation.pk, user)
+    await send_chat(socket, "Tell me a story")
+    while delta_text(await socket.receive_from(timeout=60)) is None:
+        pass
+
+    await asyncio.sleep(4.5)  # over two lease lengths, swept four times meanwhile
+    await open_chat(conversation.pk, user)  # connecting sweeps too
+
+    answer = await Message.objects.filter(role="assistant").alast()
+    assert answer.status == Message.Status.STREAMING
+    assert answer.lease_expires_at > timezone.now()
