@@ -78,16 +78,17 @@ def store_turns(owner, turns: list[tuple[str, str]], vectors: np.ndarray) -> tup
 
 def evaluate(owner, questions: list[dict], memory_of: dict, merged_ids: set[str]) -> list[dict]:
     from memories import recall, retrieval
+    from memories.scopes import PERSON_ONLY
 
     rows = []
     for question in questions:
         started = time.perf_counter()
-        hits = retrieval.search(owner.pk, question["question"], limit=TOP_K)
+        hits = retrieval.search(owner.pk, question["question"], limit=TOP_K, scopes=PERSON_ONLY)
         elapsed = time.perf_counter() - started
         ranked = [hit.memory_id for hit in hits]
         wanted = [memory_of[dia_id] for dia_id in question["evidence"]]
         ranks = [ranked.index(m) + 1 for m in wanted if m in ranked]
-        injected = recall.recall(owner, question["question"])
+        injected = recall.recall(owner, question["question"], scopes=PERSON_ONLY)
         injected_ids = {item.memory.pk for item in injected}
         rows.append(
             {

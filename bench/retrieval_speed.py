@@ -74,17 +74,20 @@ def timed(call, arguments: list) -> list[float]:
 
 def measure_app(owner, query_texts: list[str], query_vectors: np.ndarray) -> dict:
     from memories import index, retrieval, services
+    from memories.scopes import PERSON_ONLY
 
     index.cache.clear()
     started = time.perf_counter()
     index.cache.fresh_index(owner.pk)
     build_seconds = time.perf_counter() - started
     for text in query_texts[:10]:
-        retrieval.search(owner.pk, text, limit=10)
-    end_to_end = timed(lambda text: retrieval.search(owner.pk, text, limit=10), query_texts)
+        retrieval.search(owner.pk, text, limit=10, scopes=PERSON_ONLY)
+    end_to_end = timed(
+        lambda text: retrieval.search(owner.pk, text, limit=10, scopes=PERSON_ONLY), query_texts
+    )
     index_only = timed(
         lambda at: retrieval.search(
-            owner.pk, query_texts[at], limit=10, query_vector=query_vectors[at]
+            owner.pk, query_texts[at], limit=10, scopes=PERSON_ONLY, query_vector=query_vectors[at]
         ),
         list(range(len(query_texts))),
     )
@@ -94,7 +97,11 @@ def measure_app(owner, query_texts: list[str], query_vectors: np.ndarray) -> dic
         services.add_memory(owner, f"Bench note {number}: the {number}th thing I told you today.")
         started = time.perf_counter()
         retrieval.search(
-            owner.pk, query_texts[number], limit=10, query_vector=query_vectors[number]
+            owner.pk,
+            query_texts[number],
+            limit=10,
+            scopes=PERSON_ONLY,
+            query_vector=query_vectors[number],
         )
         after_write.append(time.perf_counter() - started)
     return {

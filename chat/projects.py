@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from chat.models import Conversation, Project
+from memories import services as memory_services
 
 
 class ProjectError(Exception):
@@ -64,12 +65,14 @@ def set_closed(project: Project, closed: bool) -> Project:
 
 
 def delete_project(project: Project) -> int:
-    """Delete the project and its chats with their messages; returns how many chats went.
+    """Delete the project, its chats with their messages and its memories; returns how many
+    chats went.
 
-    Memories learned in those chats are the person's and stay.
+    Person-level memories learned in those chats are the person's and stay.
     """
     with transaction.atomic():
         deleted_chats = project.conversations.count()
+        memory_services.delete_project_memories(project)
         project.delete()
     return deleted_chats
 

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 
-from chat.models import Message
+from chat.models import Conversation, Message
 from memories import selectors as memory_selectors
 from memories import services as memory_services
 from memories.models import MemoryKind
+from memories.scopes import ChatScope, ScopeRefused, Scopes, scope_of
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    pass
 
 
 @dataclass(frozen=True)
@@ -41,20 +42,34 @@ class Tool:
         }
 
 
-def memory_tools(owner: User, *, source: Message) -> list[Tool]:
-    """The memory tools for one turn; what they store is attributed to the `source` message.
+def memory_tools(conversation: Conversation, *, source: Message) -> list[Tool]:
+    """The memory tools for one turn of `conversation`, confined to its scopes; what they store
+    is attributed to the `source` message.
 
     Offer them only where memory is on (TurnMemory.enabled).
     """
+    owner = conversation.owner
+    scope = scope_of(conversation)
+
+    def searched(arguments: dict[str, Any]) -> Scopes:
+        """The scopes a search or forget may reach: the chat's, or the one it named in them."""
+        if not arguments.get("scope"):
+            return scope.readable
+        return Scopes.of(scope.named(str(arguments["scope"]), kind=MemoryKind.OTHER))
 
     async def remember(arguments: dict[str, Any]) -> str:
         kind = arguments.get("kind") or MemoryKind.OTHER
         if kind not in MemoryKind.values:
             kind = MemoryKind.OTHER
+        try:
+            project_id = scope.named(str(arguments.get("scope") or ""), kind=kind)
+        except ScopeRefused as refused:
+            return json.dumps({"error": str(refused)})
         result = await database_sync_to_async(memory_services.add_memory)(
             owner,
             str(arguments.get("text", "")),
             kind=kind,
+            project_id=project_id,
             tags=arguments.get("tags") or [],
             source_message=source,
             metadata={"via": "remember tool"},
@@ -63,18 +78,37 @@ def memory_tools(owner: User, *, source: Message) -> list[Tool]:
         return json.dumps({"id": str(result.memory.id), "status": status})
 
     async def forget(arguments: dict[str, Any]) -> str:
+        try:
+            scopes = searched(arguments)
+        except ScopeRefused as refused:
+            return json.dumps({"error": str(refused)})
         forgotten = await database_sync_to_async(memory_services.forget_matching)(
-            owner, str(arguments.get("about", "")), message=source
+            owner, str(arguments.get("about", "")), scopes=scopes, message=source
         )
         return json.dumps({"forgotten": [memory.text for memory in forgotten]})
 
     async def search_memory(arguments: dict[str, Any]) -> str:
+        try:
+            scopes = searched(arguments)
+        except ScopeRefused as refused:
+            return json.dumps({"error": str(refused)})
         found = await database_sync_to_async(memory_selectors.search_memories)(
-            owner, str(arguments.get("query", "")), limit=5
+            owner, str(arguments.get("query", "")), scopes=scopes, limit=5
         )
-        return json.dumps([{"text": item.memory.text, "kind": item.memory.kind} for item in found])
+        return json.dumps(
+            [
+                {"text": item.memory.text, "kind": item.memory.kind, "scope": _scope_name(item)}
+                for item in found
+            ]
+        )
 
     text_schema = {"type": "string"}
+    scope_schema = {
+        "type": "string",
+        "enum": _scope_names(scope),
+        "description": "person: about the user, in every chat; project: this project only. "
+        "Leave it out for the usual place.",
+    }
     return [
         Tool(
             name="remember",
@@ -85,6 +119,7 @@ def memory_tools(owner: User, *, source: Message) -> list[Tool]:
                     "text": {**text_schema, "description": "The fact, in a short sentence."},
                     "kind": {"type": "string", "enum": list(MemoryKind.values)},
                     "tags": {"type": "array", "items": text_schema},
+                    "scope": scope_schema,
                 },
                 "required": ["text"],
             },
@@ -95,7 +130,10 @@ def memory_tools(owner: User, *, source: Message) -> list[Tool]:
             description="Forget what is remembered about something, when the user asks to.",
             parameters={
                 "type": "object",
-                "properties": {"about": {**text_schema, "description": "What to forget."}},
+                "properties": {
+                    "about": {**text_schema, "description": "What to forget."},
+                    "scope": scope_schema,
+                },
                 "required": ["about"],
             },
             run=forget,
@@ -105,12 +143,21 @@ def memory_tools(owner: User, *, source: Message) -> list[Tool]:
             description="Search everything remembered about the user.",
             parameters={
                 "type": "object",
-                "properties": {"query": text_schema},
+                "properties": {"query": text_schema, "scope": scope_schema},
                 "required": ["query"],
             },
             run=search_memory,
         ),
     ]
+
+
+def _scope_names(scope: ChatScope) -> list[str]:
+    names = ["person"] if scope.includes_person else []
+    return [*names, "project"] if scope.project_id is not None else names
+
+
+def _scope_name(item: memory_selectors.RecalledMemory) -> str:
+    return "person" if item.memory.project_id is None else "project"
 
 
 async def find_time_zone(arguments: dict[str, Any]) -> str:

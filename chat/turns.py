@@ -132,5 +132,5 @@ def _prepare_request(
     if memory.context:
         # Just before the newest user message, so it is read as context for this turn.
         items.insert(len(items) - 1, {"role": "developer", "content": memory.context})
-    memory_tools = tools.memory_tools(conversation.owner, source=user_message)
+    memory_tools = tools.memory_tools(conversation, source=user_message)
     return items, [*memory_tools, *tools.general_tools()]

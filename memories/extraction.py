@@ -16,6 +16,7 @@ from chat.models import Message
 from config import upstream
 from memories import offline_extractor, services
 from memories.models import Memory
+from memories.scopes import ChatScope, Scopes, scope_of
 from memories.selectors import search_memories, user_message_before
 
 if TYPE_CHECKING:
@@ -39,18 +40,28 @@ def extract_from_turn(answer: Message) -> None:
     if source is None:
         return
     owner = answer.conversation.owner
+    scope = scope_of(answer.conversation)
     if upstream.uses_offline_model():
-        _extract_offline(owner, source)
+        _extract_offline(owner, scope, source)
     else:
         _extract_with_mem0(owner, source, answer)
 
 
-def _extract_offline(owner: User, source: Message) -> None:
+def _extract_offline(owner: User, scope: ChatScope, source: Message) -> None:
+    """By rule: work facts said in a project chat go to the project, person facts to the person
+    (or to the project when it keeps to itself); forgetting reaches only the chat's scopes."""
     facts, forget_requests = offline_extractor.extract_facts(source.content)
     for request in forget_requests:
-        services.forget_matching(owner, request.about, message=source)
+        services.forget_matching(owner, request.about, scopes=scope.readable, message=source)
     for fact in facts:
-        services.add_memory(owner, fact.text, kind=fact.kind, slot=fact.slot, source_message=source)
+        services.add_memory(
+            owner,
+            fact.text,
+            kind=fact.kind,
+            project_id=scope.home_for(fact.kind),
+            slot=fact.slot,
+            source_message=source,
+        )
 
 
 def _extract_with_mem0(owner: User, source: Message, answer: Message) -> None:
@@ -79,7 +90,7 @@ def _reconcile(owner: User, new: Memory, llm: Any) -> None:
     """Supersede the older memories that the model says `new` contradicts or updates."""
     candidates = [
         hit
-        for hit in search_memories(owner, new.text, limit=6)
+        for hit in search_memories(owner, new.text, scopes=Scopes.of(new.project_id), limit=6)
         if hit.memory.pk != new.pk and hit.similarity >= RECONCILE_SIMILARITY
     ]
     if not candidates:

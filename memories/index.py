@@ -25,6 +25,7 @@ from django.conf import settings
 
 from memories import embeddings
 from memories.models import Memory, MemorySettings
+from memories.scopes import Scopes
 
 # Han, kana and Hangul: written without spaces between words, so indexed by character pairs.
 CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -54,6 +55,8 @@ LETTER_WEIGHT = 0.5
 BM25_K1 = 1.2
 BM25_B = 0.75
 NO_SOURCE = -1
+# The project column of person-level memories.
+PERSON_SCOPE = -1
 # How many memories either side of a memory, in the order they were learned, are its context.
 NEIGHBOUR_SPAN = 2
 
@@ -136,6 +139,7 @@ class IndexedMemory:
     created_at: datetime
     text: str
     source_conversation_id: int | None = None
+    project_id: int | None = None
 
 
 def _grown(array: np.ndarray, size: int, fill: float | int) -> np.ndarray:
@@ -162,6 +166,7 @@ class OwnerIndex:
     expires: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
     created: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
     sources: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    projects: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     total_length: int = 0
     term_counts: list[Counter] = field(default_factory=list)
@@ -186,6 +191,7 @@ class OwnerIndex:
             created_at=memory.created_at,
             text=memory.text,
             source_conversation_id=memory.source_conversation_id,
+            project_id=memory.project_id,
         )
         at = self.position.get(memory.id)
         if at is None:
@@ -202,6 +208,7 @@ class OwnerIndex:
         self.expires[at] = row.expires_at.timestamp() if row.expires_at else np.inf
         self.created[at] = row.created_at.timestamp()
         self.sources[at] = row.source_conversation_id or NO_SOURCE
+        self.projects[at] = _project_column(row.project_id)
         self._sequence = None
         self._replace_terms(at, Counter(tokenize(row.text)))
 
@@ -212,6 +219,7 @@ class OwnerIndex:
         self.expires = _grown(self.expires, size, np.inf)
         self.created = _grown(self.created, size, 0.0)
         self.sources = _grown(self.sources, size, NO_SOURCE)
+        self.projects = _grown(self.projects, size, PERSON_SCOPE)
         self.lengths = _grown(self.lengths, size, 0.0)
 
     def _code(self, name: str) -> int:
@@ -235,15 +243,19 @@ class OwnerIndex:
 
     def eligible(
         self,
+        scopes: Scopes,
         statuses: Collection[str],
         kinds: Collection[str],
         tag: str,
         include_expired: bool,
         now: datetime,
     ) -> np.ndarray:
-        """A boolean mask of the rows that pass the filters."""
+        """A boolean mask of the rows that pass the filters, never outside `scopes`."""
         size = len(self.rows)
         mask = np.isin(self.statuses[:size], self._codes_of(statuses))
+        if not scopes.every:
+            allowed = [_project_column(project_id) for project_id in scopes.project_ids]
+            mask &= np.isin(self.projects[:size], allowed)
         if kinds:
             mask &= np.isin(self.kinds[:size], self._codes_of(kinds))
         if not include_expired:
@@ -326,6 +338,10 @@ class OwnerIndex:
         return sequence
 
 
+def _project_column(project_id: int | None) -> int:
+    return PERSON_SCOPE if project_id is None else project_id
+
+
 class IndexCache:
     """The indexes of the owners this process served lately, least recently used dropped first."""
 
@@ -374,6 +390,7 @@ def _load_changes(owner_id: int, index: OwnerIndex) -> None:
             "text",
             "embedding",
             "source_conversation",
+            "project",
         )
         .order_by("revision")
     )

@@ -10,6 +10,7 @@ conversation each time (TurnHistory), so they go with the conversation or the ac
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -21,8 +22,9 @@ from pydantic import BaseModel
 
 from accounts.models import User
 from chat.models import Message
-from memories import embeddings, retrieval, selectors, services
-from memories.models import Memory, MemoryKind
+from memories import embeddings, offline_extractor, retrieval, selectors, services
+from memories.models import Memory
+from memories.scopes import PERSON, ChatScope, scope_of
 
 if TYPE_CHECKING:
     from mem0 import Memory as Mem0Memory
@@ -69,10 +71,12 @@ class DjangoVectorStore(VectorStoreBase):
         for vector, payload, memory_id in zip(vectors, payloads, ids, strict=True):
             owner = _owner(payload)
             source_message = _source_message(owner, payload)
+            kind = payload.get("kind") or offline_extractor.kind_of(payload["data"])
             services.add_memory(
                 owner,
                 payload["data"],
-                kind=payload.get("kind") or MemoryKind.OTHER,
+                kind=kind,
+                project_id=_chat_scope(payload).home_for(kind),
                 metadata={"extracted_by": "mem0"},
                 source_message=source_message,
                 memory_id=memory_id,
@@ -83,7 +87,13 @@ class DjangoVectorStore(VectorStoreBase):
         self, query: str, vectors: list, top_k: int = 5, filters: dict | None = None
     ) -> list[StoredVector]:
         owner = _owner(filters or {})
-        hits = retrieval.search(owner.pk, query, limit=top_k, query_vector=_as_vector(vectors))
+        hits = retrieval.search(
+            owner.pk,
+            query,
+            limit=top_k,
+            scopes=_chat_scope(filters or {}).readable,
+            query_vector=_as_vector(vectors),
+        )
         by_id = Memory.objects.filter(owner=owner).in_bulk([hit.memory_id for hit in hits])
         return [
             StoredVector(
@@ -115,7 +125,11 @@ class DjangoVectorStore(VectorStoreBase):
         self, filters: dict | None = None, top_k: int | None = None
     ) -> list[list[StoredVector]]:
         owner = _owner(filters or {})
-        rows = selectors.memories_of(owner).filter(status=Memory.Status.ACTIVE)[: top_k or 100]
+        rows = (
+            selectors.memories_of(owner)
+            .filter(status=Memory.Status.ACTIVE)
+            .filter(selectors.in_scopes(_chat_scope(filters or {}).readable))[: top_k or 100]
+        )
         return [[StoredVector(id=str(m.id), payload=_payload(owner, m)) for m in rows]]
 
 
@@ -171,8 +185,27 @@ class TurnHistory:
 
 
 def turn_scope(owner: User, source: Message) -> dict[str, str]:
-    """mem0's ids for extracting from the turn that `source` (a user message) opens."""
-    return {"user_id": str(owner.memory_key), "run_id": str(source.pk)}
+    """mem0's ids for extracting from the turn that `source` (a user message) opens.
+
+    The chat's scope travels as mem0's agent_id: mem0 passes it to every search of existing
+    memories and into the payload of what it stores, so its extraction sees only the chat's
+    scopes and writes where the chat writes.
+    """
+    scope = scope_of(source.conversation)
+    mode = "shared" if scope.includes_person else "only"
+    return {
+        "user_id": str(owner.memory_key),
+        "agent_id": f"scope:{scope.project_id or 'person'}:{mode}",
+        "run_id": str(source.pk),
+    }
+
+
+def _chat_scope(mapping: dict) -> ChatScope:
+    """The chat scope named by turn_scope's agent_id; without one, the person's alone."""
+    match = re.fullmatch(r"scope:(person|\d+):(shared|only)", str(mapping.get("agent_id", "")))
+    if match is None or match[1] == "person":
+        return ChatScope(project_id=PERSON, includes_person=True)
+    return ChatScope(project_id=int(match[1]), includes_person=match[2] == "shared")
 
 
 def _owner(mapping: dict) -> User:

@@ -21,11 +21,17 @@ class MemoryKind(models.TextChoices):
     TASK = "task"
     TOOL_RESULT = "tool_result", "Tool result"
     OTHER = "other"
+    # A short account of one conversation in a project, linked to it (source_conversation).
+    SUMMARY = "summary"
 
 
 class MemoryQuerySet(models.QuerySet):
     def owned_by(self, owner: "User") -> "MemoryQuerySet":
         return self.filter(owner=owner)
+
+    def in_scope(self, project_id: int | None) -> "MemoryQuerySet":
+        """Person-level memories when `project_id` is None, else that project's."""
+        return self.filter(project_id=project_id)
 
     def injectable(self) -> "MemoryQuerySet":
         """Memories that may reach a prompt: active and not expired."""
@@ -47,6 +53,11 @@ class Memory(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memories"
+    )
+    # The scope: None for the person (read everywhere the person's memories are), else the one
+    # project whose chats read it. Deleting a project deletes its memories, never the person's.
+    project = models.ForeignKey(
+        "chat.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="memories"
     )
     text = models.TextField()
     kind = models.CharField(max_length=16, choices=MemoryKind.choices, default=MemoryKind.OTHER)
@@ -92,6 +103,7 @@ class Memory(models.Model):
             models.Index(fields=["owner", "status", "-created_at"]),
             models.Index(fields=["owner", "revision"]),
             models.Index(fields=["owner", "kind"]),
+            models.Index(fields=["owner", "project"]),
         ]
 
     def __str__(self) -> str:

@@ -124,6 +124,26 @@ def extract_facts(message: str) -> tuple[list[Fact], list[ForgetRequest]]:
     return facts, forgets
 
 
+# Words that mark a fact as about the person, in the phrasing extraction models use
+# ("User prefers window seats", "Lives in Lisbon").
+_PERSON_FACT = re.compile(
+    r"\b(?:prefers?|likes?|loves?|enjoys?|dislikes?|hates?|favou?rite|allergic|lives?|living|"
+    r"name is|works? (?:as|at|for)|is from|born)\b",
+    re.IGNORECASE,
+)
+
+
+def kind_of(text: str) -> str:
+    """The kind of an already extracted fact: a preference or profile fact about the person,
+    or "other" (which a project chat keeps in the project)."""
+    match = _PERSON_FACT.search(text)
+    if match is None:
+        return MemoryKind.OTHER
+    word = match[0].lower()
+    preference = ("prefer", "like", "love", "enjoy", "dislike", "hate", "favo")
+    return MemoryKind.PREFERENCE if word.startswith(preference) else MemoryKind.PROFILE
+
+
 def _clean(text: str) -> str:
     return " ".join(text.strip().strip("\"'“”").split())
 

@@ -17,6 +17,7 @@ from chat.models import Conversation, Message
 from memories import retrieval
 from memories.index import tokenize
 from memories.models import Memory, MemoryAccess
+from memories.scopes import Scopes, scope_of
 from memories.selectors import RecalledMemory, is_relevant, load_hits, memory_enabled
 
 if TYPE_CHECKING:
@@ -43,7 +44,9 @@ def retrieve_for_turn(
     """Recall what helps answer `user_message`, and log it as used by `answer`."""
     if not memory_enabled(conversation):
         return TurnMemory(enabled=False)
-    recalled = recall(conversation.owner, user_message.content)
+    recalled = recall(
+        conversation.owner, user_message.content, scopes=scope_of(conversation).readable
+    )
     record_use(recalled, answer)
     return TurnMemory(enabled=True, recalled=recalled, context=context_block(recalled))
 
@@ -60,11 +63,11 @@ def _is_pleasantry(text: str) -> bool:
     )
 
 
-def recall(owner: User, text: str) -> list[RecalledMemory]:
-    """The few memories worth injecting for this text, within the context budget."""
+def recall(owner: User, text: str, *, scopes: Scopes) -> list[RecalledMemory]:
+    """The few memories in `scopes` worth injecting for this text, within the context budget."""
     if not needs_memory(text):
         return []
-    hits = retrieval.search(owner.pk, text, limit=settings.MEMORY_CONTEXT_LIMIT * 2)
+    hits = retrieval.search(owner.pk, text, limit=settings.MEMORY_CONTEXT_LIMIT * 2, scopes=scopes)
     relevant = [hit for hit in hits if is_relevant(hit)]
     recalled = []
     budget = settings.MEMORY_CONTEXT_TOKEN_BUDGET

@@ -16,6 +16,7 @@ from django.utils import timezone
 from memories import embeddings
 from memories.index import OwnerIndex, cache, tokenize
 from memories.models import Memory
+from memories.scopes import Scopes
 
 # Dense similarity understands paraphrase, BM25 rare names and exact words: dense leads a little.
 DENSE_WEIGHT = 0.6
@@ -36,6 +37,7 @@ def search(
     query: str,
     *,
     limit: int,
+    scopes: Scopes,
     statuses: Collection[str] = (Memory.Status.ACTIVE,),
     kinds: Collection[str] = (),
     tag: str = "",
@@ -43,7 +45,8 @@ def search(
     query_vector: np.ndarray | None = None,
     now: datetime | None = None,
 ) -> list[SearchHit]:
-    """The owner's memories that best match `query`, best first. Never sees other owners' rows.
+    """The owner's memories in `scopes` that best match `query`, best first. Never sees other
+    owners' rows, nor rows outside the scopes (they are masked out before anything is scored).
 
     A query with no words (only `query_vector`) is a plain nearest-neighbour lookup, as the
     duplicate check needs: ranked by similarity alone.
@@ -51,7 +54,7 @@ def search(
     index = cache.fresh_index(owner_id)
     if not index.rows or limit <= 0:
         return []
-    eligible = index.eligible(statuses, kinds, tag, include_expired, now or timezone.now())
+    eligible = index.eligible(scopes, statuses, kinds, tag, include_expired, now or timezone.now())
     if not eligible.any():
         return []
     if query_vector is None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from chat.models import Conversation, Message
 from memories import retrieval
 from memories.models import ExtractionRun, Memory, MemoryAccess, MemoryEvent, MemorySettings
+from memories.scopes import EVERYWHERE, Scopes
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -64,6 +65,7 @@ class MemoryFilters:
     include_superseded: bool = False
     include_expired: bool = False
     ordering: str = ""
+    scopes: Scopes = EVERYWHERE
 
 
 @dataclass(frozen=True)
@@ -129,17 +131,19 @@ def search_memories(
     owner: User,
     query: str,
     *,
+    scopes: Scopes,
     limit: int = 20,
     statuses: Iterable[str] = (Memory.Status.ACTIVE,),
     kinds: Iterable[str] = (),
     tag: str = "",
     include_expired: bool = False,
 ) -> list[RecalledMemory]:
-    """Semantic and lexical search over the owner's memories, best first."""
+    """Semantic and lexical search over the owner's memories in `scopes`, best first."""
     hits = retrieval.search(
         owner.pk,
         query,
         limit=limit,
+        scopes=scopes,
         statuses=tuple(statuses),
         kinds=tuple(kinds),
         tag=tag,
@@ -201,6 +205,7 @@ def find_memories(owner: User, filters: MemoryFilters) -> list[Memory] | QuerySe
     if filters.include_superseded:
         statuses.append(Memory.Status.SUPERSEDED)
     memories = memories_of(owner).filter(status__in=statuses)
+    memories = memories.filter(in_scopes(filters.scopes))
     if not filters.include_expired:
         memories = memories.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
     if filters.kind:
@@ -219,18 +224,34 @@ def find_memories(owner: User, filters: MemoryFilters) -> list[Memory] | QuerySe
         memories = memories.filter(pk__in=tagged)
     if not filters.search.strip():
         return memories.order_by(*MEMORY_ORDERINGS[filters.ordering or "newest"])
-    ranked_ids = _relevant_ids(owner, filters.search, statuses, filters.include_expired)
+    ranked_ids = _relevant_ids(
+        owner, filters.search, filters.scopes, statuses, filters.include_expired
+    )
     if filters.ordering:
         return memories.filter(pk__in=ranked_ids).order_by(*MEMORY_ORDERINGS[filters.ordering])
     by_id = memories.in_bulk(ranked_ids)
     return [by_id[pk] for pk in ranked_ids if pk in by_id]
 
 
-def _relevant_ids(owner: User, query: str, statuses: list[str], include_expired: bool) -> list:
+def in_scopes(scopes: Scopes) -> Q:
+    """The condition for memories in `scopes`, for querysets."""
+    if scopes.every:
+        return Q()
+    project_ids = [pk for pk in scopes.project_ids if pk is not None]
+    condition = Q(project_id__in=project_ids)
+    if None in scopes.project_ids:
+        condition |= Q(project__isnull=True)
+    return condition
+
+
+def _relevant_ids(
+    owner: User, query: str, scopes: Scopes, statuses: list[str], include_expired: bool
+) -> list:
     hits = retrieval.search(
         owner.pk,
         query,
         limit=DASHBOARD_SEARCH_LIMIT,
+        scopes=scopes,
         statuses=tuple(statuses),
         include_expired=include_expired,
     )

@@ -20,9 +20,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from chat.models import Conversation, Message
+from chat.models import Conversation, Message, Project
 from memories import embeddings, retrieval
 from memories.models import Memory, MemoryEvent, MemoryKind, MemorySettings
+from memories.scopes import PERSON, Scopes, scope_of
 from memories.selectors import (
     MemoryNotFound,
     get_memory,
@@ -155,10 +156,14 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
     return cleaned
 
 
-def _find_duplicate(owner_id: int, text_hash: str, vector: np.ndarray) -> Memory | None:
+def _find_duplicate(
+    owner_id: int, project_id: int | None, text_hash: str, vector: np.ndarray
+) -> Memory | None:
+    """An earlier memory of the same scope saying the same thing: the same fact told in two
+    projects is two memories, each read only where it belongs."""
     live = Memory.objects.filter(
         owner_id=owner_id, status__in=[Memory.Status.ACTIVE, Memory.Status.PENDING]
-    )
+    ).in_scope(project_id)
     same = live.filter(content_hash=text_hash).first()
     if same is not None:
         return same
@@ -166,6 +171,7 @@ def _find_duplicate(owner_id: int, text_hash: str, vector: np.ndarray) -> Memory
         owner_id,
         "",
         limit=1,
+        scopes=Scopes.of(project_id),
         statuses=(Memory.Status.ACTIVE, Memory.Status.PENDING),
         query_vector=vector,
     )
@@ -179,29 +185,35 @@ def add_memory(
     text: str,
     *,
     kind: str = MemoryKind.OTHER,
+    project_id: int | None = PERSON,
     slot: str = "",
     tags: Iterable[str] = (),
     metadata: dict[str, Any] | None = None,
     expires_at: datetime | None = None,
     source_message: Message | None = None,
+    source_conversation: Conversation | None = None,
     needs_approval: bool | None = None,
     memory_id: UUID | str | None = None,
     vector: np.ndarray | None = None,
     action: str = MemoryEvent.Action.ADDED,
 ) -> AddResult:
-    """Remember `text` for `owner`: skipped when already known, superseding what it updates.
+    """Remember `text` for `owner` in the scope `project_id` (PERSON: the person's): skipped when
+    already known there, superseding what it updates there.
 
     `needs_approval` None means: as the owner's settings say (for automatic memories).
     """
     text = _clean_text(text)
     _check_kind(kind)
+    _check_project(owner, project_id)
+    if source_message is not None:
+        source_conversation = source_message.conversation
     if vector is None:
         vector = embeddings.embed_text(text)
     text_hash = content_hash(text)
     if needs_approval is None:
         needs_approval = memory_settings(owner).require_approval
     with transaction.atomic():
-        duplicate = _find_duplicate(owner.pk, text_hash, vector)
+        duplicate = _find_duplicate(owner.pk, project_id, text_hash, vector)
         if duplicate is not None:
             duplicate.confirmed_at = timezone.now()
             duplicate.save(update_fields=["confirmed_at"])
@@ -209,6 +221,7 @@ def add_memory(
         memory = Memory(
             id=memory_id or None,
             owner=owner,
+            project_id=project_id,
             text=text,
             kind=kind,
             slot=slot.strip().lower()[:100],
@@ -218,7 +231,7 @@ def add_memory(
             content_hash=text_hash,
             embedding=embeddings.to_bytes(vector),
             source_message=source_message,
-            source_conversation_id=source_message.conversation_id if source_message else None,
+            source_conversation=source_conversation,
             expires_at=expires_at,
         )
         if memory.id is None:
@@ -227,6 +240,15 @@ def add_memory(
         _log(memory, action, new_text=text, message=source_message)
         superseded = [] if needs_approval else _supersede_slot(memory)
     return AddResult(memory, created=True, superseded=superseded)
+
+
+def _check_project(owner: User, project_id: int | None) -> None:
+    if (
+        project_id is not None
+        and not Project.objects.owned_by(owner).filter(pk=project_id).exists()
+    ):
+        # Callers resolve projects by owner first; this guards every other path.
+        raise InvalidMemory("No such project.")
 
 
 def remember_tool_result(
@@ -244,6 +266,7 @@ def remember_tool_result(
         conversation.owner,
         summary[:MAX_MEMORY_CHARS],
         kind=MemoryKind.TOOL_RESULT,
+        project_id=scope_of(conversation).home_for(MemoryKind.TOOL_RESULT),
         source_message=source,
         metadata={"tool": name, "arguments": arguments},
     )
@@ -255,9 +278,13 @@ def remember_tool_result(
 def _supersede_slot(memory: Memory) -> list[Memory]:
     if not memory.slot:
         return []
-    older = Memory.objects.filter(
-        owner_id=memory.owner_id, slot=memory.slot, status=Memory.Status.ACTIVE
-    ).exclude(pk=memory.pk)
+    older = (
+        Memory.objects.filter(
+            owner_id=memory.owner_id, slot=memory.slot, status=Memory.Status.ACTIVE
+        )
+        .in_scope(memory.project_id)
+        .exclude(pk=memory.pk)
+    )
     return [supersede(memory.owner, old.pk, by=memory) for old in older]
 
 
@@ -426,11 +453,20 @@ def delete_all_memories(owner: User) -> int:
     return count
 
 
-def forget_matching(owner: User, about: str, *, message: Message | None = None) -> list[Memory]:
-    """Delete the memories that best match a description ("that I like tea")."""
+def delete_project_memories(project: Project) -> int:
+    """Remove the project's memories for good (the project is going); the person's stay."""
+    count, _ = Memory.objects.filter(owner_id=project.owner_id, project=project).delete()
+    _bump_epoch(project.owner_id)
+    return count
+
+
+def forget_matching(
+    owner: User, about: str, *, scopes: Scopes, message: Message | None = None
+) -> list[Memory]:
+    """Delete the memories in `scopes` that best match a description ("that I like tea")."""
     if not about.strip():
         return []
-    hits = retrieval.search(owner.pk, about, limit=3)
+    hits = retrieval.search(owner.pk, about, limit=3, scopes=scopes)
     matching = [hit for hit in hits if hit.similarity >= FORGET_SIMILARITY]
     return [delete_memory(owner, hit.memory_id, message=message) for hit in matching]
 

@@ -31,6 +31,7 @@ from memories.forms import (
     PreviewForm,
 )
 from memories.models import Memory
+from memories.scopes import PERSON_ONLY
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -288,7 +289,7 @@ def preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PreviewForm(request.POST or None)
     context = {"preview_form": form}
     if request.method == "POST" and form.is_valid():
-        recalled = recall.recall(request.user, form.cleaned_data["message"])
+        recalled = recall.recall(request.user, form.cleaned_data["message"], scopes=PERSON_ONLY)
         context |= {
             "recalled": recalled,
             "context_block": recall.context_block(recalled),

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from memories import recall, selectors, services
 from memories.models import Memory, MemoryAccess, MemoryEvent
+from memories.scopes import PERSON_ONLY
 from tests.memories.pages import HOSTILE
 
 
@@ -150,4 +151,4 @@ def test_delete_action_removes_every_memory_of_the_selected_owners(admin_client,
     assert not Memory.objects.filter(owner=user).exists()
     assert not MemoryEvent.objects.filter(owner=user).exists()
     assert Memory.objects.filter(pk=theirs.pk).exists()
-    assert recall.recall(user, "Do I like hiking?") == []
+    assert recall.recall(user, "Do I like hiking?", scopes=PERSON_ONLY) == []

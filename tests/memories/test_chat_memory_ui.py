@@ -15,6 +15,7 @@ from chat import turns
 from chat.models import Conversation, Message
 from memories import recall, services
 from memories.models import ExtractionRun, Memory, MemoryAccess
+from memories.scopes import PERSON_ONLY
 from tests.memories.pages import HOSTILE, HTMX
 from tests.websocket import frames_until_final, send_chat
 
@@ -153,9 +154,9 @@ def test_undo_in_the_notice_reverts_the_change_and_the_notice_follows(client, us
     content = notice(client, answer)
     assert "Removed" in content and reverse("memories:undo_delete", args=[lisbon.pk]) in content
     assert "Kept" in content
-    assert [item.memory.text for item in recall.recall(user, "Where do I live?")] == [
-        "Lives in Berlin"
-    ]
+    assert [
+        item.memory.text for item in recall.recall(user, "Where do I live?", scopes=PERSON_ONLY)
+    ] == ["Lives in Berlin"]
 
 
 def test_a_turn_that_changed_nothing_shows_no_notice(client, turn):

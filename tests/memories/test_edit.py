@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from memories import selectors, services
 from memories.models import Memory, MemoryEvent
+from memories.scopes import EVERYWHERE
 from tests.memories.pages import HTMX
 
 
@@ -102,7 +103,7 @@ def test_inline_edit_saves_text_kind_tags_and_expiry(client, user, memory):
     assert memory.expires_at is not None
     assert memory.events.filter(action=MemoryEvent.Action.EDITED).exists()
     # Re-embedded at once: the new words are searchable right away.
-    assert selectors.search_memories(user, "Dolomites")[0].memory.pk == memory.pk
+    assert selectors.search_memories(user, "Dolomites", scopes=EVERYWHERE)[0].memory.pk == memory.pk
 
 
 def test_edit_with_errors_keeps_the_form_open(client, memory):

@@ -2,6 +2,7 @@
 
 from memories import retrieval, selectors, services
 from memories.index import IndexCache
+from memories.scopes import EVERYWHERE
 
 
 def test_a_second_process_sees_additions_edits_and_deletions(user, monkeypatch):
@@ -42,7 +43,7 @@ def test_the_least_recently_used_owner_is_dropped_when_full(make_user):
 
 
 def _texts(owner, query: str) -> list[str]:
-    return [item.memory.text for item in selectors.search_memories(owner, query)]
+    return [item.memory.text for item in selectors.search_memories(owner, query, scopes=EVERYWHERE)]
 
 
 def test_an_edit_reaches_a_process_that_searched_before_it(user, monkeypatch):
@@ -54,9 +55,11 @@ def test_an_edit_reaches_a_process_that_searched_before_it(user, monkeypatch):
     services.update_memory(user, memory.pk, text="Keeps chickens in the yard")
 
     # The index itself must hold the new words: rows loaded by id would show the new text anyway.
-    (old_words,) = retrieval.search(user.pk, "bees garden", limit=1)
-    (new_words,) = retrieval.search(user.pk, "chickens yard", limit=1)
-    (same_text,) = retrieval.search(user.pk, "Keeps chickens in the yard", limit=1)
+    (old_words,) = retrieval.search(user.pk, "bees garden", limit=1, scopes=EVERYWHERE)
+    (new_words,) = retrieval.search(user.pk, "chickens yard", limit=1, scopes=EVERYWHERE)
+    (same_text,) = retrieval.search(
+        user.pk, "Keeps chickens in the yard", limit=1, scopes=EVERYWHERE
+    )
     assert old_words.lexical == 0
     assert new_words.lexical > 0
     assert same_text.similarity > 0.99

@@ -3,6 +3,7 @@
 from django.urls import reverse
 
 from memories import recall, services
+from memories.scopes import PERSON_ONLY
 from tests.memories.pages import HOSTILE, HTMX
 
 
@@ -18,7 +19,7 @@ def test_preview_shows_exactly_what_would_be_injected(client, user, memory):
     assert "&lt;user_memories&gt;" in content
     assert "Likes hiking in the Alps (preference," in content
     assert response.context["context_block"] == recall.context_block(
-        recall.recall(user, "Any good hikes near Innsbruck?")
+        recall.recall(user, "Any good hikes near Innsbruck?", scopes=PERSON_ONLY)
     )
 
 

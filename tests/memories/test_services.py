@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from memories import recall, selectors, services
 from memories.models import Memory, MemoryAccess, MemoryEvent, MemoryKind
+from memories.scopes import EVERYWHERE, PERSON_ONLY
 
 
 def injected_texts(owner, text: str) -> list[str]:
-    return [item.memory.text for item in recall.recall(owner, text)]
+    return [item.memory.text for item in recall.recall(owner, text, scopes=PERSON_ONLY)]
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def test_an_edit_is_searchable_by_its_new_words_at_once(user):
     memory = services.add_memory(user, "Owns a bicycle").memory
     services.update_memory(user, memory.pk, text="Owns a sailboat named Aurora")
 
-    found = selectors.search_memories(user, "Aurora sailboat")
+    found = selectors.search_memories(user, "Aurora sailboat", scopes=EVERYWHERE)
 
     assert [item.memory.pk for item in found][:1] == [memory.pk]
 
@@ -124,8 +125,8 @@ def test_a_malformed_memory_id_is_not_found(user):
 
 
 def test_search_and_recall_never_cross_owners(user, other_user, berlin):
-    assert selectors.search_memories(other_user, "Berlin") == []
-    assert recall.recall(other_user, "Where do I live? Berlin?") == []
+    assert selectors.search_memories(other_user, "Berlin", scopes=EVERYWHERE) == []
+    assert recall.recall(other_user, "Where do I live? Berlin?", scopes=PERSON_ONLY) == []
     assert services.delete_memories(other_user, [berlin.pk]) == 0
 
 
@@ -200,7 +201,7 @@ def test_forgetting_by_description_deletes_the_matching_memory_only(user):
     services.add_memory(user, "Likes green tea", kind=MemoryKind.PREFERENCE)
     services.add_memory(user, "Lives in Berlin", kind=MemoryKind.PROFILE)
 
-    forgotten = services.forget_matching(user, "that I like green tea")
+    forgotten = services.forget_matching(user, "that I like green tea", scopes=PERSON_ONLY)
 
     assert [m.text for m in forgotten] == ["Likes green tea"]
     assert [m.text for m in selectors.memories_of(user).filter(status="active")] == [
