@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from memories import views
+from memories import token_views, views
 
 app_name = "memories"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("preview/", views.preview, name="preview"),
     path("export/", views.export, name="export"),
     path("import/", views.import_file, name="import"),
+    path("tokens/", token_views.token_list, name="tokens"),
+    path("tokens/<int:pk>/", token_views.token_detail, name="token"),
+    path("tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("answers/<int:message_id>/", views.answer_memory, name="answer_memory"),
     path("answers/<int:message_id>/changes/", views.answer_changes, name="answer_changes"),
     path("<uuid:pk>/", views.detail, name="detail"),
