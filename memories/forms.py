@@ -246,7 +246,9 @@ class TokenForm(forms.Form):
         required=False, label="May add, change and delete memories (read only otherwise)"
     )
     expires_at = forms.DateTimeField(
-        required=False, widget=DateTimeInput(), help_text="Leave empty for a token that never expires."
+        required=False,
+        widget=DateTimeInput(),
+        help_text="Leave empty for a token that never expires.",
     )
 
     def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:
