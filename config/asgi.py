@@ -1,4 +1,4 @@
-"""The ASGI entry point: HTTP goes to Django, websockets to the chat consumer."""
+"""The ASGI entry point: HTTP goes to Django (/mcp to the MCP server), websockets to the chat."""
 
 import os
 
@@ -11,6 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 import chat.routing  # noqa: E402
+from api.mcp_server import with_mcp  # noqa: E402
 from config.websocket_origins import SameOriginValidator  # noqa: E402
 from memories import embeddings  # noqa: E402
 
@@ -19,7 +20,7 @@ embeddings.warm_up_in_background()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": with_mcp(django_asgi_app),
         "websocket": SameOriginValidator(
             AuthMiddlewareStack(URLRouter(chat.routing.websocket_urlpatterns))
         ),
