@@ -63,3 +63,8 @@ def expire(secret: str) -> None:
     AccessToken.objects.filter(secret_hash=tokens.hash_secret(secret)).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
+
+
+@pytest.fixture
+def client(client_for, user) -> Client:
+    return client_for(user)

@@ -46,7 +46,9 @@ SETUP = textwrap.dedent(
         "project": project.pk,
         "writer": secret(alice, "coding assistant", can_write=True),
         "reader": secret(alice, "read only"),
-        "project_writer": secret(alice, "garden agent", scope="project", project=project, can_write=True),
+        "project_writer": secret(
+            alice, "garden agent", scope="project", project=project, can_write=True
+        ),
         "foreign": secret(bob, "bob's agent", scope="all", can_write=True),
         "revoked": revoked.secret,
         "expired": expired.secret,
@@ -160,10 +162,12 @@ async def test_a_client_lists_the_tools_adds_a_memory_and_finds_it(live):
 
 
 async def test_a_rest_write_and_an_mcp_read_share_one_memory_and_one_log(live):
-    rest = httpx.Client(base_url=live["url"], headers={"Authorization": f"Bearer {live['writer']}"})
-    added = rest.post("/api/v1/memories", json={"text": "Prefers window seats on trains"}).json()
+    headers = {"Authorization": f"Bearer {live['writer']}"}
+    async with httpx.AsyncClient(base_url=live["url"], headers=headers) as rest:
+        response = await rest.post("/api/v1/memories", json={"text": "Prefers window seats"})
+    added = response.json()
 
-    error, found = await call(live, live["writer"], "search_memories", {"query": "train seat"})
+    error, found = await call(live, live["writer"], "search_memories", {"query": "window seat"})
 
     assert not error and found["results"][0]["id"] == added["memory"]["id"]
     memory_page = signed_in(live).get(f"/memories/{added['memory']['id']}/").text
