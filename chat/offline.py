@@ -17,7 +17,9 @@ from django.conf import settings
 
 from config import upstream
 
-MEMORY_BLOCK = re.compile(r"<user_memories>(.*?)</user_memories>", re.DOTALL)
+MEMORY_BLOCK = re.compile(
+    r"<(?:user_memories|project_state)>(.*?)</(?:user_memories|project_state)>", re.DOTALL
+)
 # Asked for this phrase, the demo answers in Markdown, to show how answers render.
 MARKDOWN_DEMO_PHRASE = "markdown demo"
 MARKDOWN_DEMO = """## Markdown demo

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chat import projects, selectors, services
 from chat.forms import ProjectForm
 from chat.models import Project
+from memories import selectors as memory_selectors
 
 
 @login_required
@@ -39,6 +40,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "project": project,
             "project_conversations": selectors.conversations_in(project),
+            "project_memory": memory_selectors.project_memories(request.user, project),
             "sidebar": selectors.sidebar_of(request.user),
         },
     )

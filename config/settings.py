@@ -230,6 +230,10 @@ MEMORY_EMBEDDING_MODEL_DIR = Path(
 )
 MEMORY_CONTEXT_LIMIT = env.int("MEMORY_CONTEXT_LIMIT", default=6)
 MEMORY_CONTEXT_TOKEN_BUDGET = env.int("MEMORY_CONTEXT_TOKEN_BUDGET", default=400)
+# Tokens for a project chat's state (its task notes and summaries), on top of the recall budget.
+MEMORY_PROJECT_CONTEXT_TOKEN_BUDGET = env.int("MEMORY_PROJECT_CONTEXT_TOKEN_BUDGET", default=160)
+# A project chat's summary is written after its first turn and again every this many turns.
+MEMORY_SUMMARY_EVERY_TURNS = env.int("MEMORY_SUMMARY_EVERY_TURNS", default=3)
 MEMORY_EXTRACTION_ATTEMPTS = env.int("MEMORY_EXTRACTION_ATTEMPTS", default=5)
 # How long a deleted memory can still be brought back before it is purged for good.
 MEMORY_UNDO_DAYS = env.int("MEMORY_UNDO_DAYS", default=7)

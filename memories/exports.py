@@ -1,7 +1,8 @@
 """Memory exports: the one JSON payload every export writes (dashboard, admin, command), and import.
 
 An import goes through memories.services.add_memory, so duplicates, revisions and history apply
-as for any other memory.
+as for any other memory. A memory's scope travels as its project's name; on import it goes to the
+importing owner's project of that name, which is created when missing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from chat.models import PROJECT_NAME_MAX_LENGTH, Project
 from memories import services
 from memories.models import Memory, MemoryEvent, MemoryKind
 from memories.selectors import memories_of
@@ -36,7 +38,12 @@ class ImportResult:
 
 def export_memories(owner: User) -> dict[str, Any]:
     """The owner's memories with their history, in the export format."""
-    memories = memories_of(owner).prefetch_related("events").order_by("created_at")
+    memories = (
+        memories_of(owner)
+        .select_related("project")
+        .prefetch_related("events")
+        .order_by("created_at")
+    )
     return {
         "format": EXPORT_FORMAT,
         "exported_at": timezone.now().isoformat(),
@@ -45,6 +52,7 @@ def export_memories(owner: User) -> dict[str, Any]:
                 "id": str(memory.id),
                 "text": memory.text,
                 "kind": memory.kind,
+                "project": memory.project.name if memory.project else None,
                 "slot": memory.slot,
                 "tags": memory.tags,
                 "metadata": memory.metadata,
@@ -120,13 +128,15 @@ def _import_one(owner: User, item: dict[str, Any]) -> bool:
     if status not in (Memory.Status.ACTIVE, Memory.Status.SUPERSEDED, Memory.Status.PENDING):
         raise services.InvalidMemory(f"unknown status {status!r}")
     expires_at = parse_datetime(item["expires_at"]) if item.get("expires_at") else None
-    known = memories_of(owner).filter(content_hash=services.content_hash(str(item["text"])))
-    if known.exists():
+    project = _project_named(owner, item.get("project"))
+    known = memories_of(owner).in_scope(project and project.pk)
+    if known.filter(content_hash=services.content_hash(str(item["text"]))).exists():
         return False
     result = services.add_memory(
         owner,
         str(item["text"]),
         kind=item.get("kind", MemoryKind.OTHER),
+        project_id=project and project.pk,
         slot="" if status == Memory.Status.SUPERSEDED else item.get("slot", ""),
         tags=item.get("tags") or [],
         metadata={**(item.get("metadata") or {}), "imported": True},
@@ -139,3 +149,14 @@ def _import_one(owner: User, item: dict[str, Any]) -> bool:
     if status == Memory.Status.SUPERSEDED:
         services.supersede(owner, result.memory.pk, by=None)
     return True
+
+
+def _project_named(owner: User, name: object) -> Project | None:
+    """The owner's project called `name` (any case), created when missing; None: the person."""
+    if name is None:
+        return None
+    name = " ".join(str(name).split())
+    if not name or len(name) > PROJECT_NAME_MAX_LENGTH:
+        raise services.InvalidMemory("its project name is empty or too long")
+    existing = Project.objects.owned_by(owner).filter(name__iexact=name).first()
+    return existing or Project.objects.create(owner=owner, name=name)

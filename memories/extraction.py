@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from chat.models import Message
 from config import upstream
-from memories import offline_extractor, services
+from memories import offline_extractor, services, summaries
 from memories.models import Memory
 from memories.scopes import ChatScope, Scopes, scope_of
 from memories.selectors import search_memories, user_message_before
@@ -45,6 +45,7 @@ def extract_from_turn(answer: Message) -> None:
         _extract_offline(owner, scope, source)
     else:
         _extract_with_mem0(owner, source, answer)
+    summaries.refresh_if_due(answer.conversation)
 
 
 def _extract_offline(owner: User, scope: ChatScope, source: Message) -> None:

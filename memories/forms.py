@@ -10,8 +10,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from chat.models import Project
 from memories import exports, selectors
 from memories.models import Memory, MemoryKind
+from memories.scopes import EVERYWHERE, PERSON, Scopes
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 # An export of a few thousand memories with their history stays well under this.
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 DELETE_ALL_CONFIRMATION = "DELETE"
+# The scope choice that means the person's memories (a project is named by its id).
+PERSON_CHOICE = "person"
 
 
 class DateInput(forms.DateInput):
@@ -98,6 +102,7 @@ class MemoryFilterForm(forms.Form):
     )
     kind = forms.ChoiceField(choices=[("", "All kinds"), *MemoryKind.choices], required=False)
     tag = forms.ChoiceField(required=False, label="Scope tag")
+    scope = forms.ChoiceField(required=False, label="Scope")
     conversation = forms.ModelChoiceField(
         queryset=None, required=False, empty_label="All conversations", label="Learned in"
     )
@@ -123,15 +128,63 @@ class MemoryFilterForm(forms.Form):
             (tag, tag) for tag in selectors.tags_of(owner)
         ]
         self.fields["conversation"].queryset = selectors.source_conversations_of(owner)
+        self.fields["scope"].choices = [
+            ("", "Everywhere"),
+            (PERSON_CHOICE, "Personal"),
+            *_project_choices(owner),
+        ]
 
     def filters(self) -> selectors.MemoryFilters:
         """The valid filters; an invalid one (say, a tag since removed) is left out."""
         self.is_valid()
         values = {name: value for name, value in self.cleaned_data.items() if value}
         conversation = values.pop("conversation", None)
+        scope = values.pop("scope", "")
         return selectors.MemoryFilters(
-            **values, conversation_id=conversation.pk if conversation else None
+            **values,
+            conversation_id=conversation.pk if conversation else None,
+            scopes=_scopes_named(scope),
         )
+
+
+def _project_choices(owner: User) -> list[tuple[str, str]]:
+    return [
+        (str(project.pk), f"Project: {project.name}") for project in selectors.projects_of(owner)
+    ]
+
+
+def _scopes_named(choice: str) -> Scopes:
+    if not choice:
+        return EVERYWHERE
+    return Scopes.of(PERSON if choice == PERSON_CHOICE else int(choice))
+
+
+class MemoryScopeForm(forms.Form):
+    """Where a memory is kept: the person ("person") or one of the owner's projects (its id)."""
+
+    # Not a ChoiceField: any project id passes the form, and the lookup by owner (project())
+    # answers another account's id with the same 404 as one that does not exist.
+    scope = forms.CharField(label="Keep it for", widget=forms.Select)
+
+    def __init__(self, owner: User, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "scope-%s")
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.fields["scope"].widget.choices = [
+            (PERSON_CHOICE, "Me, in every chat"),
+            *_project_choices(owner),
+        ]
+
+    def clean_scope(self) -> str:
+        choice = self.cleaned_data["scope"]
+        if choice != PERSON_CHOICE and not choice.isdigit():
+            raise ValidationError("Choose yourself or one of your projects.")
+        return choice
+
+    def project(self) -> Project | None:
+        """The chosen project, looked up by its owner (a 404 for anyone else's)."""
+        choice = self.cleaned_data["scope"]
+        return None if choice == PERSON_CHOICE else selectors.get_project(self.owner, choice)
 
 
 class MemoryIdsField(forms.Field):

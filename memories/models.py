@@ -130,6 +130,8 @@ class MemoryEvent(models.Model):
         APPROVED = "approved"
         CONFIRMED = "confirmed"
         IMPORTED = "imported"
+        # Moved between the person and a project (old_text/new_text name the scopes).
+        MOVED = "moved"
 
     memory = models.ForeignKey(Memory, on_delete=models.CASCADE, related_name="events")
     owner = models.ForeignKey(

@@ -25,7 +25,7 @@ class ForgetRequest:
 
 # A phrase ends at a sentence or clause break, or where the next first-person clause starts
 # ("I live in Berlin and I prefer tea" holds two facts).
-_END = r"(?=[.!?;,\n]|\s+(?:and|but|so|because|while)\s+(?:I|I'm|my)\b|$)"
+_END = r"(?=[.!?;,\n]|\s+(?:and|but|so|because|while)\s+(?:I|I'm|my|we)\b|$)"
 _PHRASE = r"([^.!?;\n]{2,120}?)"
 
 
@@ -52,6 +52,11 @@ DISLIKE = _rule(
 ALLERGY = _rule(r"\bI(?: am|'m) allergic to\s+{PHRASE}{END}")
 WORKING_ON = _rule(r"\bI(?: am|'m) (?:working on|building|writing|planning)\s+{PHRASE}{END}")
 NEED_TO = _rule(r"\bI (?:need|have|want) to\s+{PHRASE}{END}")
+# Facts about the work: what was decided, by when, where it stands, what is still open.
+DECIDED = _rule(r"\b(?:we|I)(?:'ve| have)? (?:decided|agreed|chose)\s+{PHRASE}{END}")
+DEADLINE = _rule(r"\b(?:the )?deadline (?:is|was moved to|moved to)\s+{PHRASE}{END}")
+STATUS = _rule(r"\b(?:the )?status(?: is|:)\s*{PHRASE}{END}")
+OPEN_QUESTION = _rule(r"\bopen question(?: is)?:?\s*{PHRASE}{END}")
 MY_X_IS = _rule(r"\bmy\s+([a-z][\w' ]{1,30}?)\s+(?:is|are)\s+{PHRASE}{END}")
 
 
@@ -70,6 +75,14 @@ def extract_facts(message: str) -> tuple[list[Fact], list[ForgetRequest]]:
         covered.append(match.span())
         facts.append(Fact(_sentence(text), kind, slot))
 
+    for match in DECIDED.finditer(message):
+        add(match, f"Decided {_clean(match.group(1))}", MemoryKind.TASK)
+    for match in DEADLINE.finditer(message):
+        add(match, f"Deadline is {_clean(match.group(1))}", MemoryKind.TASK, "task:deadline")
+    for match in STATUS.finditer(message):
+        add(match, f"Status: {_clean(match.group(1))}", MemoryKind.TASK, "task:status")
+    for match in OPEN_QUESTION.finditer(message):
+        add(match, f"Open question: {_clean(match.group(1))}", MemoryKind.TASK)
     for match in REMEMBER.finditer(message):
         add(match, _clean(match.group(1)), MemoryKind.OTHER)
     for match in NAME.finditer(message):
@@ -133,9 +146,19 @@ _PERSON_FACT = re.compile(
 )
 
 
+# Words that mark a fact as about the work: a decision, a deadline, a status, an open question.
+_WORK_FACT = re.compile(
+    r"\b(?:decided|decision|agreed|deadline|due|status|open question|next step|blocked|"
+    r"milestone|plan(?:ned|s)? to|will ship|todo)\b",
+    re.IGNORECASE,
+)
+
+
 def kind_of(text: str) -> str:
-    """The kind of an already extracted fact: a preference or profile fact about the person,
-    or "other" (which a project chat keeps in the project)."""
+    """The kind of an already extracted fact (mem0's, which come without one): a task note, a
+    preference or profile fact about the person, or "other"."""
+    if _WORK_FACT.search(text):
+        return MemoryKind.TASK
     match = _PERSON_FACT.search(text)
     if match is None:
         return MemoryKind.OTHER

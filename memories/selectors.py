@@ -17,9 +17,16 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from chat.models import Conversation, Message
+from chat.models import Conversation, Message, Project
 from memories import retrieval
-from memories.models import ExtractionRun, Memory, MemoryAccess, MemoryEvent, MemorySettings
+from memories.models import (
+    ExtractionRun,
+    Memory,
+    MemoryAccess,
+    MemoryEvent,
+    MemoryKind,
+    MemorySettings,
+)
 from memories.scopes import EVERYWHERE, Scopes
 
 if TYPE_CHECKING:
@@ -38,6 +45,10 @@ MEMORY_ORDERINGS = {
 
 class MemoryNotFound(Http404):
     """No memory with that id belongs to this owner."""
+
+
+class ProjectNotFound(Http404):
+    """No project with that id belongs to this owner."""
 
 
 class AnswerNotFound(Http404):
@@ -118,6 +129,38 @@ def accesses_of(owner: User, memory_id: UUID | str) -> list[MemoryAccess]:
     """Every answer that used the memory, newest first."""
     memory = get_memory(owner, memory_id)
     return list(memory.accesses.select_related("message__conversation").order_by("-created_at"))
+
+
+def get_project(owner: User, project_id: int | str) -> Project:
+    """The owner's project, or a 404 whether it is missing or someone else's."""
+    try:
+        return Project.objects.owned_by(owner).get(pk=project_id)
+    except (Project.DoesNotExist, ValueError, TypeError):
+        raise ProjectNotFound("No such project.") from None
+
+
+def projects_of(owner: User) -> QuerySet[Project]:
+    return Project.objects.owned_by(owner)
+
+
+@dataclass(frozen=True)
+class ProjectMemories:
+    notes: list[Memory]
+    summaries: list[Memory]
+
+
+def project_memories(owner: User, project: Project) -> ProjectMemories:
+    """The project's live memories, newest first: its notes, and its conversations' summaries."""
+    memories = list(
+        memories_of(owner)
+        .filter(project=project, status__in=[Memory.Status.ACTIVE, Memory.Status.PENDING])
+        .select_related("source_conversation")
+        .order_by("-created_at")
+    )
+    return ProjectMemories(
+        notes=[m for m in memories if m.kind != MemoryKind.SUMMARY],
+        summaries=[m for m in memories if m.kind == MemoryKind.SUMMARY],
+    )
 
 
 # --- many memories ---------------------------------------------------------------------------
@@ -204,7 +247,7 @@ def find_memories(owner: User, filters: MemoryFilters) -> list[Memory] | QuerySe
     statuses = [Memory.Status.ACTIVE, Memory.Status.PENDING]
     if filters.include_superseded:
         statuses.append(Memory.Status.SUPERSEDED)
-    memories = memories_of(owner).filter(status__in=statuses)
+    memories = memories_of(owner).filter(status__in=statuses).select_related("project")
     memories = memories.filter(in_scopes(filters.scopes))
     if not filters.include_expired:
         memories = memories.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))

@@ -395,6 +395,43 @@ def confirm_memory(owner: User, memory_id: UUID | str) -> Memory:
     return memory
 
 
+# --- scopes ----------------------------------------------------------------------------------
+
+
+def _scope_label(project: Project | None) -> str:
+    return f"Project: {project.name}" if project is not None else "Personal"
+
+
+@transaction.atomic
+def move_memory(owner: User, memory_id: UUID | str, project: Project | None) -> Memory:
+    """Put a memory in `project`'s scope, or the person's when None."""
+    memory = get_memory(owner, memory_id)
+    _check_project(owner, project.pk if project else PERSON)
+    if memory.project_id == (project.pk if project else PERSON):
+        return memory
+    old_scope = _scope_label(memory.project)
+    memory.project = project
+    _save(memory, "project")
+    _log(memory, MemoryEvent.Action.MOVED, old_text=old_scope, new_text=_scope_label(project))
+    return memory
+
+
+def copy_memory(owner: User, memory_id: UUID | str, project: Project | None) -> AddResult:
+    """The same memory, also kept in `project`'s scope (or the person's when None)."""
+    memory = get_memory(owner, memory_id)
+    return add_memory(
+        owner,
+        memory.text,
+        kind=memory.kind,
+        project_id=project.pk if project else PERSON,
+        tags=memory.tags,
+        metadata={"copied_from": str(memory.pk)},
+        expires_at=memory.expires_at,
+        needs_approval=False,
+        vector=embeddings.from_bytes(memory.embedding),
+    )
+
+
 # --- deleting ----------------------------------------------------------------------------------
 
 

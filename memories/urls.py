@@ -26,6 +26,7 @@ urlpatterns = [
     path("<uuid:pk>/history/", views.history, name="history"),
     path("<uuid:pk>/edit/", views.edit, name="edit"),
     path("<uuid:pk>/delete/", views.delete, name="delete"),
+    path("<uuid:pk>/scope/", views.change_scope, name="scope"),
     path("<uuid:pk>/undo-delete/", views.undo_delete, name="undo_delete"),
     path("<uuid:pk>/restore/", views.restore, name="restore"),
     path("<uuid:pk>/approve/", views.approve, name="approve"),

@@ -21,11 +21,13 @@ from django_htmx.http import trigger_client_event
 from accounts.http import AuthenticatedHttpRequest
 from memories import exports, recall, selectors, services, tokens
 from memories.forms import (
+    PERSON_CHOICE,
     ApproveForm,
     DeleteAllForm,
     ImportForm,
     MemoryFilterForm,
     MemoryForm,
+    MemoryScopeForm,
     MemorySelectionForm,
     MemorySettingsForm,
     PreviewForm,
@@ -114,6 +116,9 @@ def detail(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
             "accesses": selectors.accesses_of(request.user, pk),
             "api_calls": tokens.calls_of_memory(request.user, memory),
             "form": MemoryForm.for_memory(memory),
+            "scope_form": MemoryScopeForm(
+                request.user, initial={"scope": memory.project_id or PERSON_CHOICE}
+            ),
         },
     )
 
@@ -171,6 +176,22 @@ def delete(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
         response = render(request, "memories/partials/deleted_row.html", {"memory": memory})
         return trigger_client_event(response, MEMORY_CHANGED)
     return render(request, "memories/deleted.html", {"memory": memory})
+
+
+@login_required
+@require_POST
+def change_scope(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
+    """Move the memory to another scope, or (with `copy`) keep a copy of it there too."""
+    memory = selectors.get_memory(request.user, pk)
+    form = MemoryScopeForm(request.user, request.POST)
+    if not form.is_valid():
+        return _refused(request, pk, " ".join(form.errors["scope"]), status=400)
+    project = form.project()
+    if "copy" in request.POST:
+        copied = services.copy_memory(request.user, memory.pk, project).memory
+        return _memory_changed(request, copied, "Memory copied.")
+    memory = services.move_memory(request.user, memory.pk, project)
+    return _memory_changed(request, memory, "Memory moved.")
 
 
 @login_required

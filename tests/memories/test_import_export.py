@@ -82,3 +82,20 @@ def test_import_reports_unreadable_entries(client, user):
     result = response.context["result"]
     assert result.added == 1 and len(result.errors) == 2
     assert "could not be read" in response.content.decode()
+
+
+def test_export_and_import_carry_each_memorys_project(user, other_user, make_project, make_memory):
+    from chat.models import Project
+    from memories import exports
+
+    apollo = make_project(user, "Apollo")
+    make_memory(user, "Decided to launch on Friday", kind="task", project_id=apollo.pk)
+    make_memory(user, "Likes tea", kind="preference")
+    existing = make_project(other_user, "APOLLO")
+
+    result = exports.import_memories(other_user, exports.export_memories(user))
+
+    assert result.added == 2
+    scopes = dict(other_user.memories.values_list("text", "project_id"))
+    assert scopes == {"Decided to launch on Friday": existing.pk, "Likes tea": None}
+    assert Project.objects.filter(owner=other_user).count() == 1

@@ -64,3 +64,21 @@ def test_forget_requests_are_recognised_and_store_nothing():
 
     assert facts == []
     assert [f.about for f in forgets] == ["I like tea"]
+
+
+@pytest.mark.django_db
+def test_in_a_project_chat_work_facts_go_to_the_project_and_person_facts_to_the_person(
+    user, make_project, make_conversation, make_turn
+):
+    from memories.extraction import extract_from_turn
+    from memories.models import Memory
+
+    project = make_project(user, "Ledger")
+    chat = make_conversation(user, project=project)
+    turn = make_turn(chat, "We decided to use Postgres for the ledger and I prefer tea.", "Ok")
+
+    extract_from_turn(turn.answer)
+
+    scopes = dict(Memory.objects.values_list("text", "project_id"))
+    assert scopes["Decided to use Postgres for the ledger"] == project.pk
+    assert scopes["Prefers tea"] is None
