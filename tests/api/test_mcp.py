@@ -250,3 +250,14 @@ async def test_bad_arguments_are_a_tool_error_naming_the_argument(live):
     )
 
     assert error and "limit" in message
+
+
+def test_a_huge_body_is_refused_before_it_is_read(live):
+    headers = {"Authorization": f"Bearer {live['writer']}"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "add_memory"}}
+    body["params"]["arguments"] = {"text": "x" * 100_000}
+
+    response = httpx.post(f"{live['url']}/mcp", json=body, headers=headers)
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "body"
