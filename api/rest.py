@@ -5,7 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from ninja import NinjaAPI, Query
+from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -162,16 +162,19 @@ def _page(count: int, limit: int, offset: int) -> dict[str, Any]:
 
 
 @api.post("/memories", response={201: AddedOut, **ERRORS}, tags=["memories"])
-def add_memory(request: TokenRequest, payload: MemoryIn) -> tuple[int, dict[str, Any]]:
+def add_memory(request: TokenRequest, payload: MemoryIn) -> Status[dict[str, Any]]:
     """Remember a fact (or confirm it, when already known: `created` is then false)."""
     result = access.add_memory(
         request.auth, endpoint=_endpoint(request), **payload.model_dump(mode="python")
     )
-    return 201, {
-        "memory": memory_out(result.memory),
-        "created": result.created,
-        "superseded": [old.pk for old in result.superseded],
-    }
+    return Status(
+        201,
+        {
+            "memory": memory_out(result.memory),
+            "created": result.created,
+            "superseded": [old.pk for old in result.superseded],
+        },
+    )
 
 
 @api.get("/memories", response={200: MemoryPage, **ERRORS}, tags=["memories"])
@@ -223,9 +226,9 @@ def update_memory(request: TokenRequest, memory_id: UUID, payload: MemoryPatch) 
 
 
 @api.delete("/memories/{memory_id}", response={204: None, **ERRORS}, tags=["memories"])
-def delete_memory(request: TokenRequest, memory_id: UUID) -> tuple[int, None]:
+def delete_memory(request: TokenRequest, memory_id: UUID) -> Status[None]:
     access.delete_memory(request.auth, memory_id, endpoint=_endpoint(request))
-    return 204, None
+    return Status(204, None)
 
 
 @api.get("/memories/{memory_id}/history", response={200: EventPage, **ERRORS}, tags=["memories"])

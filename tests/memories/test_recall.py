@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from memories import recall
 from memories.models import Memory, MemoryKind
+from memories.scopes import PERSON_ONLY
 from memories.selectors import RecalledMemory
 
 LEFT_LOOKALIKES = "\uff1c\ufe64\u2039\u2329\u3008\u27e8"
@@ -86,10 +87,10 @@ def cost(recalled: list[RecalledMemory]) -> int:
 
 def test_recall_stays_within_the_token_budget(user, hiking_memories, settings):
     settings.MEMORY_CONTEXT_TOKEN_BUDGET = 1000
-    everything = recall.recall(user, HIKING_QUESTION)
+    everything = recall.recall(user, HIKING_QUESTION, scopes=PERSON_ONLY)
     settings.MEMORY_CONTEXT_TOKEN_BUDGET = 30
 
-    within_budget = recall.recall(user, HIKING_QUESTION)
+    within_budget = recall.recall(user, HIKING_QUESTION, scopes=PERSON_ONLY)
 
     assert len(everything) == len(HIKING)
     assert 1 <= len(within_budget) < len(HIKING)
@@ -99,7 +100,7 @@ def test_recall_stays_within_the_token_budget(user, hiking_memories, settings):
 def test_recall_stops_at_the_memory_limit(user, hiking_memories, settings):
     settings.MEMORY_CONTEXT_LIMIT = 3
 
-    assert len(recall.recall(user, HIKING_QUESTION)) == 3
+    assert len(recall.recall(user, HIKING_QUESTION, scopes=PERSON_ONLY)) == 3
 
 
 def test_unrelated_memories_are_not_injected(user, make_memory):
@@ -107,4 +108,4 @@ def test_unrelated_memories_are_not_injected(user, make_memory):
     make_memory(user, "Plays the cello on Sundays")
     make_memory(user, "Allergic to peanuts")
 
-    assert recall.recall(user, "What is the capital of Peru?") == []
+    assert recall.recall(user, "What is the capital of Peru?", scopes=PERSON_ONLY) == []
