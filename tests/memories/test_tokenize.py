@@ -4,6 +4,7 @@ import pytest
 
 from memories import retrieval, services
 from memories.index import tokenize
+from memories.scopes import EVERYWHERE
 
 
 @pytest.mark.parametrize(
@@ -68,7 +69,7 @@ def test_japanese_question_recalls_the_japanese_memory(user):
     home = services.add_memory(user, "東京の下北沢に住んでいます").memory
 
     # A full-width question mark, as Japanese keyboards type it.
-    hits = retrieval.search(user.id, "私はどこに住んでいますか？", limit=1)  # noqa: RUF001
+    hits = retrieval.search(user.id, "私はどこに住んでいますか？", limit=1, scopes=EVERYWHERE)  # noqa: RUF001
 
     assert [hit.memory_id for hit in hits] == [home.id]
     assert hits[0].lexical > 0
@@ -79,7 +80,7 @@ def test_german_question_recalls_the_german_memory_by_its_stem(user):
     services.add_memory(user, "Trinkt abends gern Kräutertee")
     cats = services.add_memory(user, "Hat zwei Katzen und einen Hund").memory
 
-    hits = retrieval.search(user.id, "Wie heißt meine Katze?", limit=1)
+    hits = retrieval.search(user.id, "Wie heißt meine Katze?", limit=1, scopes=EVERYWHERE)
 
     assert [hit.memory_id for hit in hits] == [cats.id]
     assert hits[0].lexical > 0
