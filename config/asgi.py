@@ -1,4 +1,4 @@
-"""The ASGI entry point: HTTP goes to Django, websockets to the chat consumer."""
+"""The ASGI entry point: HTTP goes to Django (/mcp to the MCP server), websockets to the chat."""
 
 import os
 
@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 import chat.routing  # noqa: E402
+from api.mcp_server import with_mcp  # noqa: E402
 from chat.voice import speech  # noqa: E402
 from config import embedded_worker  # noqa: E402
 from config.request_size import RequestSizeLimit  # noqa: E402
@@ -26,7 +27,7 @@ embedded_worker.start_unless_scaled_out()
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestSizeLimit(django_asgi_app),
+        "http": with_mcp(RequestSizeLimit(django_asgi_app)),
         "websocket": SameOriginValidator(
             AuthMiddlewareStack(URLRouter(chat.routing.websocket_urlpatterns))
         ),

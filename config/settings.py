@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "csp",
+    # Only for its bundled Swagger UI files: the API docs load nothing from a CDN.
+    "ninja",
     "accounts",
     "chat",
     "memories",
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.JsonErrorsMiddleware",
     # Static files from the app itself when no proxy serves them (one Daphne process, DEBUG off).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -276,6 +279,11 @@ MEMORY_STALE_AFTER_DAYS = env.dict(
 )
 # How many owners' search indexes each process keeps in memory (least recently used go first).
 MEMORY_INDEX_CACHE_OWNERS = env.int("MEMORY_INDEX_CACHE_OWNERS", default=256)
+
+# The memory API and MCP server: requests per token per minute (counted in the Django cache, so
+# per process unless a shared cache is configured), and the largest request body accepted.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 MEM0_DIR = Path(env("MEM0_DIR", default=str(DATA_DIR / "mem0")))
 os.environ.setdefault("MEM0_DIR", str(MEM0_DIR))
 os.environ.setdefault("MEM0_TELEMETRY", "False")

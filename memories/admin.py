@@ -9,8 +9,15 @@ from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from memories import exports, services, tasks
-from memories.models import ExtractionRun, Memory, MemoryAccess, MemoryEvent, MemorySettings
+from memories import exports, services, tasks, tokens
+from memories.models import (
+    AccessToken,
+    ExtractionRun,
+    Memory,
+    MemoryAccess,
+    MemoryEvent,
+    MemorySettings,
+)
 
 
 class ReadOnlyAdminMixin:
@@ -154,3 +161,23 @@ class ExtractionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 def _owners(memories: QuerySet) -> list:
     return list(get_user_model().objects.filter(pk__in=memories.values("owner")))
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Tokens are listed and revoked, never read: only a hash of the secret is stored anyway."""
+
+    list_display = ("name", "owner", "prefix", "scope", "can_write", "last_used_at", "revoked_at")
+    list_filter = ("scope", "can_write")
+    search_fields = ("owner__username", "name", "prefix")
+    exclude = ("secret_hash",)
+    actions = ["revoke"]
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("memories.change_accesstoken")
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[AccessToken]) -> None:
+        for token in queryset:
+            tokens.revoke_token(token)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)

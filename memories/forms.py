@@ -274,3 +274,43 @@ class DeleteAllForm(forms.Form):
         if confirmation.strip() != DELETE_ALL_CONFIRMATION:
             raise ValidationError(f"Type {DELETE_ALL_CONFIRMATION} in capitals to confirm.")
         return confirmation
+
+
+class TokenForm(forms.Form):
+    """A new access token: its name, what it may reach, whether it may write, when it expires."""
+
+    name = forms.CharField(max_length=100, help_text="Where you will use it, e.g. “laptop agent”.")
+    scope = forms.ChoiceField(label="Memories it reaches")
+    can_write = forms.BooleanField(
+        required=False, label="May add, change and delete memories (read only otherwise)"
+    )
+    expires_at = forms.DateTimeField(
+        required=False,
+        widget=DateTimeInput(),
+        help_text="Leave empty for a token that never expires.",
+    )
+
+    def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.projects = {str(project.pk): project for project in owner.projects.all()}
+        self.fields["scope"].choices = [
+            ("person", "Only about me (no project)"),
+            ("all", "All of my memories"),
+            *[(f"project:{pk}", f"Project: {p.name}") for pk, p in self.projects.items()],
+        ]
+
+    def clean_expires_at(self) -> datetime | None:
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise ValidationError("Pick a time in the future.")
+        return expires_at
+
+    def token_options(self) -> dict[str, Any]:
+        """The cleaned values as create_token takes them."""
+        scope, _, project_id = self.cleaned_data["scope"].partition(":")
+        return {
+            "scope": scope,
+            "project": self.projects.get(project_id),
+            "can_write": self.cleaned_data["can_write"],
+            "expires_at": self.cleaned_data["expires_at"],
+        }

@@ -263,3 +263,73 @@ class ImportJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class AccessToken(models.Model):
+    """A personal access token for the API and the MCP server: only a hash of its secret is kept.
+
+    Its scope is the person's memories (no project), one project's, or all of the owner's.
+    """
+
+    class Scope(models.TextChoices):
+        PERSON = "person"
+        PROJECT = "project"
+        ALL = "all"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    name = models.CharField(max_length=100)
+    # The first characters of the secret, shown so the owner can tell tokens apart.
+    prefix = models.CharField(max_length=16)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.PERSON)
+    project = models.ForeignKey(
+        "chat.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    can_write = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope="project", project__isnull=False)
+                | (~models.Q(scope="project") & models.Q(project__isnull=True)),
+                name="access_token_project_iff_project_scope",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def get_absolute_url(self) -> str:
+        return reverse("memories:token", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
+
+
+class ApiCall(models.Model):
+    """One read or write of memories through the API or the MCP server, for the owner to see."""
+
+    token = models.ForeignKey(AccessToken, on_delete=models.CASCADE, related_name="calls")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # "GET /api/v1/memories/search" or "mcp:search_memories".
+    endpoint = models.CharField(max_length=100)
+    wrote = models.BooleanField(default=False)
+    memories = models.ManyToManyField(Memory, related_name="api_calls", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["token", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} by {self.token_id}"

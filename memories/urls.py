@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from memories import views
+from memories import token_views, views
 
 app_name = "memories"
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("export/", views.export, name="export"),
     path("import/", views.import_file, name="import"),
     path("imports/<int:pk>/", views.import_job, name="import_job"),
+    path("tokens/", token_views.token_list, name="tokens"),
+    path("tokens/<int:pk>/", token_views.token_detail, name="token"),
+    path("tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("answers/<int:message_id>/", views.answer_memory, name="answer_memory"),
     path("answers/<int:message_id>/changes/", views.answer_changes, name="answer_changes"),
     path("answers/<int:message_id>/retry/", views.retry_extraction, name="retry_extraction"),

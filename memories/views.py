@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from accounts.http import AuthenticatedHttpRequest
-from memories import exports, recall, selectors, services, tasks
+from memories import exports, recall, selectors, services, tasks, tokens
 from memories.forms import (
     PERSON_CHOICE,
     ApproveForm,
@@ -114,6 +114,7 @@ def detail(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
             "memory": memory,
             "events": selectors.history_of(request.user, pk),
             "accesses": selectors.accesses_of(request.user, pk),
+            "api_calls": tokens.calls_of_memory(request.user, memory),
             "form": MemoryForm.for_memory(memory),
             "scope_form": MemoryScopeForm(
                 request.user, initial={"scope": memory.project_id or PERSON_CHOICE}

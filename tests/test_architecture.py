@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("accounts", "chat", "config", "memories")
+APPS = ("accounts", "api", "chat", "config", "memories")
 
 
 def _module_name(path: Path) -> str:

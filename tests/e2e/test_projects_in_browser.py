@@ -37,3 +37,41 @@ def test_a_chat_started_in_a_project_is_grouped_under_it(page, live_server_url):
     expect(page.locator("#conversation-list")).to_contain_text("Which tiles suit a kitchen?")
     expect(group).not_to_contain_text("Which tiles")
     expect(group).to_contain_text("No chats yet")
+
+
+def new_project(page: Page, name: str) -> None:
+    page.get_by_role("link", name="New project").first.click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Create project").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+
+
+def test_a_decision_told_in_a_project_chat_is_used_in_its_next_chat(page, live_server_url):
+    sign_up(page, live_server_url)
+    new_project(page, "Beta launch")
+
+    page.get_by_role("button", name="New chat in this project").click()
+    wait_for_socket(page)
+    send(page, "We decided to ship the beta on May 2.")
+    expect(page.locator(".message--assistant.message--complete").last).to_contain_text("You said")
+
+    page.get_by_role("link", name="Beta launch").first.click()
+    expect(page.locator("#project-memories")).to_contain_text("Decided to ship the beta on May 2")
+    page.get_by_role("button", name="New chat in this project").click()
+    wait_for_socket(page)
+    send(page, "Where does the work stand?")
+    answer = page.locator(".message--assistant.message--complete").last
+    expect(answer).to_contain_text("Decided to ship the beta on May 2")
+
+    used = answer.locator(".answer-memory__used")
+    used.locator("summary").click()
+    expect(used).to_contain_text("Decided to ship the beta on May 2")
+
+    new_project(page, "Garden")
+    page.get_by_role("button", name="New chat in this project").click()
+    wait_for_socket(page)
+    send(page, "When do we ship the beta?")
+    other = page.locator(".message--assistant.message--complete").last
+    expect(other).to_contain_text("You said")
+    expect(other).not_to_contain_text("May 2.")
+    expect(other.locator(".answer-memory")).not_to_contain_text("May 2")
