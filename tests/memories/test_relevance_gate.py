@@ -3,6 +3,7 @@
 import pytest
 
 from memories import recall, relevance
+from memories.scopes import PERSON_ONLY
 
 # A made-up user of these tests only (the benchmark's users live in bench/quality).
 INES = {
@@ -29,7 +30,7 @@ def ines(user, make_memory):
 
 
 def injected(owner, text: str) -> list[str]:
-    return [item.memory.text for item in recall.recall(owner, text)]
+    return [item.memory.text for item in recall.recall(owner, text, scopes=PERSON_ONLY)]
 
 
 @pytest.mark.parametrize(
