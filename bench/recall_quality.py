@@ -37,8 +37,9 @@ def injected_memory_ids(owner: "User", text: str) -> list:
     Change this line when the recall entry point moves.
     """
     from memories import recall
+    from memories.scopes import PERSON_ONLY
 
-    return [item.memory.pk for item in recall.recall(owner, text)]
+    return [item.memory.pk for item in recall.recall(owner, text, scopes=PERSON_ONLY)]
 
 
 class BadQualityFile(Exception):

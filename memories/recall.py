@@ -6,15 +6,17 @@ dashboard's preview of what a message would recall).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
 from chat.models import Conversation, Message
-from memories import relevance, retrieval
+from memories import embeddings, relevance, retrieval
 from memories.index import tokenize
 from memories.models import Memory, MemoryAccess
 from memories.scopes import Scopes, scope_of
@@ -22,6 +24,9 @@ from memories.selectors import RecalledMemory, load_hits, memory_enabled
 
 if TYPE_CHECKING:
     from accounts.models import User
+
+# Where one question of a message ends and the next begins.
+CLAUSE_BREAK = re.compile(r"[,;?!.\n]+|\s+(?:and|but|or|also)\s+", re.IGNORECASE)
 
 _PLEASANTRIES = frozenset(
     "hi hello hey thanks thank ok okay cool great nice bye goodbye yes no sure yep nope "
@@ -70,9 +75,10 @@ def recall(owner: User, text: str, *, scopes: Scopes) -> list[RecalledMemory]:
         return []
     hits = retrieval.search(owner.pk, text, limit=settings.MEMORY_CONTEXT_LIMIT * 2, scopes=scopes)
     found = load_hits(owner, hits)
+    similarities = _closest_clause_similarities(text, found)
     candidates = [
-        relevance.Candidate(item.memory.text, item.memory.kind, item.similarity, item.standing)
-        for item in found
+        relevance.Candidate(item.memory.text, item.memory.kind, similarity, item.standing)
+        for item, similarity in zip(found, similarities, strict=True)
     ]
     recalled = []
     budget = settings.MEMORY_CONTEXT_TOKEN_BUDGET
@@ -83,6 +89,21 @@ def recall(owner: User, text: str, *, scopes: Scopes) -> list[RecalledMemory]:
         budget -= cost
         recalled.append(item)
     return recalled
+
+
+def _closest_clause_similarities(text: str, found: list[RecalledMemory]) -> list[float]:
+    """Each memory's similarity to the clause of `text` it is closest to.
+
+    A message that asks two things ("Where do I live, and which seats do I like?") is far in
+    meaning from the memory answering each half; every clause is compared on its own too.
+    """
+    clauses = [clause for clause in CLAUSE_BREAK.split(text) if len(tokenize(clause)) >= 1]
+    if len(clauses) < 2 or not found:
+        return [item.similarity for item in found]
+    clause_vectors = embeddings.embed_texts(clauses)
+    memory_vectors = np.stack([embeddings.from_bytes(item.memory.embedding) for item in found])
+    closest = (memory_vectors @ clause_vectors.T).max(axis=1)
+    return [max(item.similarity, float(best)) for item, best in zip(found, closest, strict=True)]
 
 
 def estimate_tokens(text: str) -> int:

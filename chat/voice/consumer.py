@@ -108,7 +108,7 @@ class VoiceConsumer(AsyncWebsocketConsumer):
     async def turn_started(self, user_message: Message, answer: Message) -> None:
         html = await database_sync_to_async(render_to_string)(
             "chat/partials/turn_started.html",
-            {"user_message": user_message, "answer": answer, "conversation": self.conversation},
+            {"new_messages": [user_message, answer], "conversation": self.conversation},
         )
         await self.event({"type": "turn_started", "transcript": user_message.content, "html": html})
 

@@ -97,3 +97,12 @@ def test_a_stored_tool_answer_serves_the_same_general_question(user, make_memory
     make_memory(user, answer, kind="tool_result")
 
     assert answer in injected(user, "Which time zone is Lyon in?")
+
+
+def test_a_message_asking_two_things_gets_the_memory_for_each(user, make_memory):
+    make_memory(user, "Lives in Porto", kind="profile")
+    make_memory(user, "Prefers window seats", kind="preference")
+
+    found = injected(user, "Where do I live, and which seats do I like?")
+
+    assert sorted(found) == ["Lives in Porto", "Prefers window seats"]
