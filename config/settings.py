@@ -151,11 +151,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # A consumer waits for its next message with a blocking pop that Redis ends after
-            # 5 s (channels_redis' brpop_timeout); redis-py 8 gives up reading after 5 s by
-            # default, which closed every socket idle that long. A longer read timeout still
-            # notices a Redis that stopped answering.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+            "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
 else:
