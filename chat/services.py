@@ -77,9 +77,6 @@ def delete_conversation(conversation: Conversation) -> None:
     conversation.delete()
 
 
-def messages_of(conversation: Conversation) -> list[Message]:
-    return list(conversation.messages.all())
-
 
 def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
     """Save the user's message, then the placeholder of the answer that will stream into it.
