@@ -77,7 +77,6 @@ def delete_conversation(conversation: Conversation) -> None:
     conversation.delete()
 
 
-
 def start_turn(conversation: Conversation, text: str) -> tuple[Message, Message]:
     """Save the user's message, then the placeholder of the answer that will stream into it.
 
