@@ -151,7 +151,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # A consumer waits for its next message with a blocking pop that Redis ends after
+            # 5 s (channels_redis' brpop_timeout); redis-py 8 gives up reading after 5 s by
+            # default, which closed every socket idle that long. A longer read timeout still
+            # notices a Redis that stopped answering.
+            # redis-py 8 also refuses a 101st connection at once instead of waiting for one:
+            # every answer publishing a frame at the same moment takes one.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}]
+            },
         }
     }
 else:

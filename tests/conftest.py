@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
@@ -30,6 +31,16 @@ def _test_settings(settings, tmp_path):
     settings.ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
     # The default hasher costs half a second a user on a small machine; no test needs it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    # Each async test runs on its own event loop, and channels_redis keeps asyncio locks that
+    # bind to the first loop that waits on them: a layer shared across tests fails the next
+    # test with "bound to a different event loop". A Daphne process has one loop for its life.
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)

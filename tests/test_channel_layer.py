@@ -1,5 +1,6 @@
 """REDIS_URL picks the Redis channel layer, which carries messages between processes."""
 
+import asyncio
 import os
 
 import pytest
@@ -30,6 +31,32 @@ async def test_two_processes_layers_exchange_group_messages(redis_url):
         await receiver.group_discard("layer-test", channel)
         await sender.close_pools()
     assert message == {"type": "chat.ping", "text": "hello"}
+
+
+async def test_a_channel_waits_longer_than_redis_blocking_pop_for_its_next_message(redis_url):
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    waiting = asyncio.create_task(layer.receive(channel))
+    # Past channels_redis' 5 s blocking pop, and redis-py 8's default 5 s read timeout.
+    await asyncio.sleep(7)
+    await RedisChannelLayer(hosts=[redis_url]).send(channel, {"type": "chat.ping"})
+
+    assert await asyncio.wait_for(waiting, 10) == {"type": "chat.ping"}
+
+
+async def test_hundreds_of_messages_sent_at_once_all_arrive(redis_url):
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("burst-test", channel)
+    try:
+        # As many frames at the same moment as 300 answers streaming in one process.
+        await asyncio.gather(
+            *(layer.group_send("burst-test", {"type": "chat.ping"}) for _ in range(300))
+        )
+        received = [await layer.receive(channel) for _ in range(300)]
+    finally:
+        await layer.group_discard("burst-test", channel)
+    assert received == [{"type": "chat.ping"}] * 300
 
 
 def test_without_redis_the_in_memory_layer_is_used():
