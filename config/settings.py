@@ -157,8 +157,11 @@ if REDIS_URL:
             # notices a Redis that stopped answering.
             # redis-py 8 also refuses a 101st connection at once instead of waiting for one:
             # every answer publishing a frame at the same moment takes one.
+            # All sockets of one process read from one Redis list, and `capacity` bounds that
+            # list: the default 100 dropped frames once a hundred answers streamed at once.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}]
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
+                "capacity": 10_000,
             },
         }
     }

@@ -45,18 +45,22 @@ async def test_a_channel_waits_longer_than_redis_blocking_pop_for_its_next_messa
 
 
 async def test_hundreds_of_messages_sent_at_once_all_arrive(redis_url):
+    # As many frames at the same moment as 300 answers streaming to 300 sockets of one process
+    # (which all read from one Redis list).
     layer = get_channel_layer()
-    channel = await layer.new_channel()
-    await layer.group_add("burst-test", channel)
+    channels = [await layer.new_channel() for _ in range(300)]
+    groups = [f"burst-test-{number}" for number in range(300)]
+    for group, channel in zip(groups, channels, strict=True):
+        await layer.group_add(group, channel)
     try:
-        # As many frames at the same moment as 300 answers streaming in one process.
         await asyncio.gather(
-            *(layer.group_send("burst-test", {"type": "chat.ping"}) for _ in range(300))
+            *(layer.group_send(group, {"type": "chat.ping", "group": group}) for group in groups)
         )
-        received = [await layer.receive(channel) for _ in range(300)]
+        received = [await asyncio.wait_for(layer.receive(channel), 10) for channel in channels]
     finally:
-        await layer.group_discard("burst-test", channel)
-    assert received == [{"type": "chat.ping"}] * 300
+        for group, channel in zip(groups, channels, strict=True):
+            await layer.group_discard(group, channel)
+    assert [message["group"] for message in received] == groups
 
 
 def test_without_redis_the_in_memory_layer_is_used():
