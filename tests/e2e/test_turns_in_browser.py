@@ -171,10 +171,6 @@ def test_a_server_killed_mid_answer_leaves_it_interrupted_for_the_next_server(
     expect(page.locator(".message--streaming")).to_have_count(0)
 
 
-# With redis-py 8.1 (pulled in unpinned by channels-redis) every consumer on the Redis layer dies
-# about 5 s after connecting ("Timeout reading from 127.0.0.1:6379", redis/redis-py#4091): the
-# page reconnects in a loop and Stop can fall in a gap. Passes once redis is pinned below 8.
-@pytest.mark.xfail(reason="redis-py 8 breaks channels-redis consumers (redis-py#4091)")
 def test_through_redis_another_server_shows_the_answer_and_stops_it(
     page, server_env, upstream_script
 ):

@@ -56,6 +56,8 @@ def test_a_person_says_where_they_live_and_a_typed_chat_remembers_it(page, live_
     expect(spoken).to_contain_text(SENTENCE, timeout=120_000)
     answer = page.locator(".message--assistant.message--complete").last
     expect(answer).to_contain_text("You said", timeout=60_000)
+    # What a person sees before relying on it: the spoken exchange updated their memory.
+    expect(answer.get_by_role("region", name="Memory updated")).to_contain_text("Porto")
     expect(page.locator(".voice[data-state=listening]")).to_be_attached(timeout=60_000)
     page.get_by_role("button", name="Stop talking").click()
     expect(page.get_by_role("button", name="Talk")).to_have_attribute("aria-pressed", "false")
