@@ -27,12 +27,17 @@ HEARD_BYTES = SAMPLE_RATE * 2 // 2
 
 @dataclass
 class Say:
-    """The user said `transcript`; the model answers `answer`, a word per `seconds_per_word`."""
+    """The user said `transcript`; the model answers `answer`, a word per `seconds_per_word`.
+
+    The answer's deltas go out at once, or `delta_interval` seconds apart (like a model that
+    speaks as it generates).
+    """
 
     transcript: str
     answer: str
     call: tuple[str, dict[str, Any]] | None = None
     seconds_per_word: float = 0.25
+    delta_interval: float = 0.0
 
 
 @dataclass
@@ -183,6 +188,8 @@ class RealtimeServer:
         word_samples = int(SAMPLE_RATE * step.seconds_per_word)
         where = {"response_id": response, "item_id": item, "output_index": 0, "content_index": 0}
         for number, word in enumerate(step.answer.split()):
+            if number and step.delta_interval:
+                time.sleep(step.delta_interval)
             text = word if number == 0 else " " + word
             self._send(socket, "response.output_audio_transcript.delta", delta=text, **where)
             self._send(

@@ -53,3 +53,23 @@ def test_an_utterance_is_cut_at_its_maximum_length(spoken_sentence):
 
     ended = [event for event in events if isinstance(event, speech.SpeechEnded)]
     assert ended and speech.seconds_of(ended[0].pcm) <= 1.0
+
+
+def test_a_short_sentence_and_one_longer_than_the_shortest_whisper_window_are_heard_whole(
+    say, spoken_sentence
+):
+    # Whisper encodes at least 10 s of features, and 2 s past the speech: the second utterance
+    # outgrows the floor, and its last words must still be heard.
+    long_utterance = (
+        say("I am flying to Berlin on Friday, and I need a hotel near the station.")
+        + silence(3)
+        + say("Please book a table for four at the Italian restaurant on Saturday evening.")
+    )
+
+    assert speech.seconds_of(long_utterance) > 10
+    assert speech.transcribe(silence(0.3) + spoken_sentence + silence(0.6)) == (
+        "I live in Porto and I prefer window seats."
+    )
+    heard = speech.transcribe(long_utterance)
+    assert heard.startswith(("I am flying to Berlin on Friday", "I'm flying to Berlin on Friday"))
+    assert heard.endswith("at the Italian restaurant on Saturday evening.")
