@@ -7,8 +7,6 @@ with our tools, and schedule memory extraction after every completed exchange.
 
 import asyncio
 import base64
-import json
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +18,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from chat import agent, selectors, services, tools, turns
+from chat import agent, selectors, services, tool_calls, tools, turns
 from chat.models import Conversation, Message
 from chat.voice import speech
 from chat.voice.session import (
@@ -35,8 +33,6 @@ from memories import project_context, recall, tasks
 from memories import services as memory_services
 from memories.scopes import scope_of
 from memories.selectors import memory_enabled
-
-logger = logging.getLogger(__name__)
 
 # The Realtime API's PCM16 runs at 24 kHz both ways.
 REALTIME_SAMPLE_RATE = 24_000
@@ -251,19 +247,24 @@ class RealtimeEngine:
     async def answer_function_call(self, event: Any) -> None:
         source = self.turn.user_message if self.turn else None
         available = await database_sync_to_async(tools_for)(self.conversation, source)
-        tool = next((tool for tool in available if tool.name == event.name), None)
-        try:
-            arguments = json.loads(event.arguments or "{}")
-            output = await tool.run(arguments) if tool else json.dumps({"error": "unknown tool"})
-        except Exception:
-            logger.exception("realtime tool %s failed", event.name)
-            arguments, output = {}, json.dumps({"error": f"tool {event.name} failed"})
-        if tool and tool.reusable and self.turn:
-            await database_sync_to_async(memory_services.remember_tool_result)(
-                self.conversation, self.turn.user_message, event.name, arguments, output
+        called = await agent.call_tool(
+            event.name, event.arguments, {tool.name: tool for tool in available}
+        )
+        if self.turn:
+            # Shown under the answer and given to later turns, as a typed answer's calls are.
+            await database_sync_to_async(tool_calls.record_tool_call)(
+                self.turn.spoken.answer, called
             )
+            if called.reusable:
+                await database_sync_to_async(memory_services.remember_tool_result)(
+                    self.conversation,
+                    self.turn.user_message,
+                    called.name,
+                    called.arguments,
+                    called.output,
+                )
         await self.connection.conversation.item.create(
-            item={"type": "function_call_output", "call_id": event.call_id, "output": output}
+            item={"type": "function_call_output", "call_id": event.call_id, "output": called.output}
         )
         await self.connection.response.create()
 

@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.urls import reverse
 
-from chat.models import Message
+from chat.models import Message, ToolCall
 from chat.voice.services import INTERRUPTED
 from memories import selectors as memory_selectors
 from memories import services as memory_services
@@ -75,6 +75,14 @@ async def test_a_turn_is_saved_and_its_function_call_is_answered_by_our_tools(
     assert output["item"]["type"] == "function_call_output"
     assert json.loads(output["item"]["output"])["id"] == str(memory.id)
     assert realtime.events("response.create")
+    (call,) = [call async for call in ToolCall.objects.filter(message=answer)]
+    assert (call.name, call.arguments, call.is_error) == (
+        "remember",
+        {"text": "Prefers window seats", "kind": "preference"},
+        False,
+    )
+    assert call.output == output["item"]["output"]
+    assert "1 tool call" in finished["html"]
 
 
 async def test_the_session_starts_with_the_users_memories_and_tools_and_refreshes_them(
