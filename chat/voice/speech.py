@@ -95,18 +95,20 @@ class UtteranceDetector:
             yield SpeechEnded(pcm)
 
 
-# Whisper's encoder window, in 10 ms feature frames: at least 10 s of it, and 2 s past the speech.
-WHISPER_MIN_WINDOW_FRAMES = 1000
+# Whisper's encoder window, in 10 ms feature frames: at least 15 s of it, and 2 s past the speech.
+WHISPER_MIN_WINDOW_FRAMES = 1500
 WHISPER_WINDOW_MARGIN_FRAMES = 200
 
 
 class ShortWindowWhisper(WhisperModel):
     """Whisper that encodes the utterance, not the 30 s window faster-whisper pads it to.
 
-    Encoding the padded window was 0.43 s of the 0.5 s a short sentence took. Shorter windows
-    are not what Whisper was trained on: under about 10 s, or ending right at the speech,
-    tiny.en repeated itself ("yes yes yes ..."); with the floor and margin above, the
-    benchmark's sentences read as they do with the full window (bench/RESULTS.md, section 7).
+    Encoding the padded window was 0.43 s of the 0.5 s a short sentence took; half of it costs
+    a fifth. Shorter windows are not what Whisper was trained on: with under about 10 s, or
+    one ending right at the speech, tiny.en repeated itself ("yes yes yes ..."), and with 10 s
+    it heard the browser test's "window seats" as "Windows seats". With the floor and margin
+    above, the benchmark's sentences read as they do with the full window (bench/RESULTS.md,
+    section 7).
     """
 
     def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
