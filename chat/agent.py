@@ -167,17 +167,8 @@ async def stream_reply(
             yield ReplyDone(current.completed.id, usage.input_tokens, usage.output_tokens)
             return
         for call in current.function_calls:
-            tool_started = time.perf_counter()
-            arguments, output = await _run_tool_call(call, tools_by_name)
-            tool = tools_by_name.get(call.name)
-            yield ToolCalled(
-                call.name,
-                arguments,
-                output,
-                reusable=tool is not None and tool.reusable,
-                duration_ms=(time.perf_counter() - tool_started) * 1000,
-                failed=_reports_error(output),
-            )
+            called = await call_tool(call.name, call.arguments, tools_by_name)
+            yield called
             items.append(
                 {
                     "type": "function_call",
@@ -187,7 +178,7 @@ async def stream_reply(
                 }
             )
             items.append(
-                {"type": "function_call_output", "call_id": call.call_id, "output": output}
+                {"type": "function_call_output", "call_id": call.call_id, "output": called.output}
             )
     yield ReplyFailed("The model kept calling tools without answering; stopped.")
 
@@ -239,12 +230,32 @@ def _record_event(event: Any, current: _Round) -> None:
         current.failure = UPSTREAM_ERROR
 
 
-async def _run_tool_call(call: Any, tools_by_name: dict[str, Tool]) -> tuple[dict[str, Any], str]:
-    tool = tools_by_name.get(call.name)
+async def call_tool(
+    name: str, raw_arguments: str | None, tools_by_name: dict[str, Tool]
+) -> ToolCalled:
+    """Run a function call the model asked for (Responses or Realtime); a failure is reported
+    to the model as a JSON object with an "error" key."""
+    started = time.perf_counter()
+    arguments, output = await _run_tool_call(name, raw_arguments, tools_by_name)
+    tool = tools_by_name.get(name)
+    return ToolCalled(
+        name,
+        arguments,
+        output,
+        reusable=tool is not None and tool.reusable,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        failed=_reports_error(output),
+    )
+
+
+async def _run_tool_call(
+    name: str, raw_arguments: str | None, tools_by_name: dict[str, Tool]
+) -> tuple[dict[str, Any], str]:
+    tool = tools_by_name.get(name)
     if tool is None:
-        return {}, json.dumps({"error": f"unknown tool {call.name!r}"})
+        return {}, json.dumps({"error": f"unknown tool {name!r}"})
     try:
-        arguments = json.loads(call.arguments or "{}")
+        arguments = json.loads(raw_arguments or "{}")
     except json.JSONDecodeError:
         return {}, json.dumps({"error": "arguments were not valid JSON"})
     if not isinstance(arguments, dict):
@@ -253,8 +264,8 @@ async def _run_tool_call(call: Any, tools_by_name: dict[str, Tool]) -> tuple[dic
         return arguments, await tool.run(arguments)
     except Exception:
         # The model gets a plain failure to reason about; the traceback stays in our logs.
-        logger.exception("tool %s failed", call.name)
-        return arguments, json.dumps({"error": f"tool {call.name} failed"})
+        logger.exception("tool %s failed", name)
+        return arguments, json.dumps({"error": f"tool {name} failed"})
 
 
 def _reports_error(output: str) -> bool:

@@ -149,6 +149,11 @@ class Message(models.Model):
     def dom_id(self) -> str:
         return f"message-{self.pk}"
 
+    @property
+    def spoken(self) -> bool:
+        """Said aloud in a voice session (the user's transcript, or the answer as spoken)."""
+        return self.via == self.Via.VOICE
+
     def earlier_versions(self) -> list["Message"]:
         """The versions this message replaced, oldest first (none for a message never redone)."""
         if self.first_version_id is None:

@@ -1,10 +1,11 @@
 """A scriptable, Realtime-compatible websocket server on 127.0.0.1, for the openai SDK's client.
 
-Each scripted step waits until it has "heard" half a second of input audio, then plays its part
-of the Realtime protocol: speech started and stopped, the transcript, then (after an optional
-function call and its output) the spoken answer as transcript and audio deltas. Each audio delta
-starts with the server's time.perf_counter() as a double, so a benchmark in the same process can
-time a delta's way to the browser.
+Each scripted step waits until it has "heard" half a second of input audio after the previous
+step's answer began, then plays its part of the Realtime protocol: speech started and
+stopped, the transcript, then (after an optional function call and its output) the spoken
+answer as transcript and audio deltas. Each audio delta starts with the server's
+time.perf_counter() as a double, so a benchmark in the same process can time a delta's way to
+the browser.
 """
 
 from __future__ import annotations
@@ -22,17 +23,23 @@ from typing import Any
 from websockets.sync.server import Server, ServerConnection, serve
 
 SAMPLE_RATE = 24_000
-HEARD_BYTES = SAMPLE_RATE * 2 // 2
+HEARD_SECONDS = 0.5
+HEARD_BYTES = int(SAMPLE_RATE * 2 * HEARD_SECONDS)
 
 
 @dataclass
 class Say:
-    """The user said `transcript`; the model answers `answer`, a word per `seconds_per_word`."""
+    """The user said `transcript`; the model answers `answer`, a word per `seconds_per_word`.
+
+    The answer's deltas go out at once, or `delta_interval` seconds apart (like a model that
+    speaks as it generates).
+    """
 
     transcript: str
     answer: str
     call: tuple[str, dict[str, Any]] | None = None
     seconds_per_word: float = 0.25
+    delta_interval: float = 0.0
 
 
 @dataclass
@@ -103,6 +110,7 @@ class RealtimeServer:
     def _handle(self, socket: ServerConnection) -> None:
         self._send(socket, "session.created", session={"id": self._id("sess"), "type": "realtime"})
         heard = 0
+        answered_at = 0.0
         pending: Say | None = None
         for raw in socket:
             event = json.loads(raw)
@@ -110,12 +118,16 @@ class RealtimeServer:
                 self.received.append(event)
             if event["type"] == "input_audio_buffer.append":
                 heard += len(base64.b64decode(event["audio"]))
-                if heard >= HEARD_BYTES and self.steps:
+                # Audio that waited in the socket while a function ran was said before the
+                # answer: the next step is heard half a second of real time after it began.
+                answering = pending is not None or time.monotonic() - answered_at < HEARD_SECONDS
+                if heard >= HEARD_BYTES and self.steps and not answering:
                     heard = 0
                     pending = self._play(socket, self.steps.popleft())
+                    answered_at = time.monotonic()
             elif event["type"] == "response.create" and pending is not None:
                 self._speak(socket, pending)
-                pending = None
+                heard, pending, answered_at = 0, None, time.monotonic()
 
     def _play(self, socket: ServerConnection, step: Step) -> Say | None:
         """Play a step up to the answer; the Say whose answer waits for a function's output."""
@@ -183,6 +195,8 @@ class RealtimeServer:
         word_samples = int(SAMPLE_RATE * step.seconds_per_word)
         where = {"response_id": response, "item_id": item, "output_index": 0, "content_index": 0}
         for number, word in enumerate(step.answer.split()):
+            if number and step.delta_interval:
+                time.sleep(step.delta_interval)
             text = word if number == 0 else " " + word
             self._send(socket, "response.output_audio_transcript.delta", delta=text, **where)
             self._send(

@@ -7,8 +7,6 @@ with our tools, and schedule memory extraction after every completed exchange.
 
 import asyncio
 import base64
-import json
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +18,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from chat import agent, services, tools, turns
+from chat import agent, selectors, services, tool_calls, tools, turns
 from chat.models import Conversation, Message
 from chat.voice import speech
 from chat.voice.session import (
@@ -31,12 +29,10 @@ from chat.voice.session import (
     keep_what_was_heard,
     open_spoken_turn,
 )
-from memories import recall, tasks
+from memories import project_context, recall, tasks
 from memories import services as memory_services
 from memories.scopes import scope_of
 from memories.selectors import memory_enabled
-
-logger = logging.getLogger(__name__)
 
 # The Realtime API's PCM16 runs at 24 kHz both ways.
 REALTIME_SAMPLE_RATE = 24_000
@@ -56,14 +52,36 @@ class RealtimeTurn:
     audio_ms: float = 0.0
 
 
-def instructions_for(conversation: Conversation, topic: str) -> str:
-    """The session's instructions, with the memories recalled for `topic` when memory is on."""
-    parts = [turns.INSTRUCTIONS, SPOKEN_INSTRUCTIONS]
+def opening_instructions(conversation: Conversation) -> str:
+    """The session's first instructions: memories recalled for what the conversation was last
+    about, before anyone speaks (no answer uses them yet, so none is logged)."""
+    context = ""
+    topic = opening_topic(conversation)
     if memory_enabled(conversation) and topic:
         recalled = recall.recall(conversation.owner, topic, scopes=scope_of(conversation).readable)
         context = recall.context_block(recalled)
-        if context:
-            parts.append(context)
+    return spoken_instructions(conversation, context)
+
+
+def turn_instructions(conversation: Conversation, user_message: Message, answer: Message) -> str:
+    """The instructions for answering `user_message`, with the memories and project state the
+    typed chat would give it, logged as used by `answer` (the dashboard's "used by")."""
+    memory = recall.retrieve_for_turn(conversation, user_message, answer)
+    if not memory.enabled:
+        return spoken_instructions(conversation, "")
+    work = project_context.for_turn(conversation, answer, recalled=memory.recalled)
+    return spoken_instructions(
+        conversation, "\n".join(block for block in (work, memory.context) if block)
+    )
+
+
+def spoken_instructions(conversation: Conversation, context: str) -> str:
+    parts = [
+        turns.INSTRUCTIONS + selectors.project_instructions(conversation),
+        SPOKEN_INSTRUCTIONS,
+    ]
+    if context:
+        parts.append(context)
     return "\n\n".join(parts)
 
 
@@ -111,18 +129,17 @@ class RealtimeEngine:
         self.last_heard = time.monotonic()
 
     async def open(self) -> int:
-        topic = await database_sync_to_async(opening_topic)(self.conversation)
+        instructions = await database_sync_to_async(opening_instructions)(self.conversation)
         try:
             self.manager = realtime_client().realtime.connect(model=settings.OPENAI_REALTIME_MODEL)
             self.connection = await self.manager.enter()
         except (InvalidStatus, OSError, openai.OpenAIError) as error:
             raise SessionEnded(CLOSE_UPSTREAM, describe_failure(error)) from None
-        await self.update_session(topic, source=None)
+        await self.update_session(instructions, source=None)
         self.reader = asyncio.create_task(self.read())
         return REALTIME_SAMPLE_RATE
 
-    async def update_session(self, topic: str, source: Message | None) -> None:
-        instructions = await database_sync_to_async(instructions_for)(self.conversation, topic)
+    async def update_session(self, instructions: str, source: Message | None) -> None:
         session_tools = await database_sync_to_async(tools_for)(self.conversation, source)
         pcm = {"type": "audio/pcm", "rate": REALTIME_SAMPLE_RATE}
         await self.connection.session.update(
@@ -212,7 +229,10 @@ class RealtimeEngine:
         user_message, answer = turn
         self.turn = RealtimeTurn(user_message, SpokenAnswer(answer))
         # The topic changed: recall for what was just said, and tie the tools to this message.
-        await self.update_session(transcript, source=user_message)
+        instructions = await database_sync_to_async(turn_instructions)(
+            self.conversation, user_message, answer
+        )
+        await self.update_session(instructions, source=user_message)
 
     async def forward_audio(self, event: Any) -> None:
         turn = self.turn
@@ -227,19 +247,24 @@ class RealtimeEngine:
     async def answer_function_call(self, event: Any) -> None:
         source = self.turn.user_message if self.turn else None
         available = await database_sync_to_async(tools_for)(self.conversation, source)
-        tool = next((tool for tool in available if tool.name == event.name), None)
-        try:
-            arguments = json.loads(event.arguments or "{}")
-            output = await tool.run(arguments) if tool else json.dumps({"error": "unknown tool"})
-        except Exception:
-            logger.exception("realtime tool %s failed", event.name)
-            arguments, output = {}, json.dumps({"error": f"tool {event.name} failed"})
-        if tool and tool.reusable and self.turn:
-            await database_sync_to_async(memory_services.remember_tool_result)(
-                self.conversation, self.turn.user_message, event.name, arguments, output
+        called = await agent.call_tool(
+            event.name, event.arguments, {tool.name: tool for tool in available}
+        )
+        if self.turn:
+            # Shown under the answer and given to later turns, as a typed answer's calls are.
+            await database_sync_to_async(tool_calls.record_tool_call)(
+                self.turn.spoken.answer, called
             )
+            if called.reusable:
+                await database_sync_to_async(memory_services.remember_tool_result)(
+                    self.conversation,
+                    self.turn.user_message,
+                    called.name,
+                    called.arguments,
+                    called.output,
+                )
         await self.connection.conversation.item.create(
-            item={"type": "function_call_output", "call_id": event.call_id, "output": output}
+            item={"type": "function_call_output", "call_id": event.call_id, "output": called.output}
         )
         await self.connection.response.create()
 

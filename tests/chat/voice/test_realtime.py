@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.urls import reverse
 
-from chat.models import Message
+from chat.models import Message, ToolCall
 from chat.voice.services import INTERRUPTED
+from memories import selectors as memory_selectors
 from memories import services as memory_services
 from memories.models import Memory
 from tests.chat.voice.conftest import close_code, next_event, silence
@@ -73,6 +75,14 @@ async def test_a_turn_is_saved_and_its_function_call_is_answered_by_our_tools(
     assert output["item"]["type"] == "function_call_output"
     assert json.loads(output["item"]["output"])["id"] == str(memory.id)
     assert realtime.events("response.create")
+    (call,) = [call async for call in ToolCall.objects.filter(message=answer)]
+    assert (call.name, call.arguments, call.is_error) == (
+        "remember",
+        {"text": "Prefers window seats", "kind": "preference"},
+        False,
+    )
+    assert call.output == output["item"]["output"]
+    assert "1 tool call" in finished["html"]
 
 
 async def test_the_session_starts_with_the_users_memories_and_tools_and_refreshes_them(
@@ -95,6 +105,27 @@ async def test_the_session_starts_with_the_users_memories_and_tools_and_refreshe
     }
     assert "Lives in Porto" in refreshed["session"]["instructions"]
     assert first["session"]["audio"]["input"]["format"] == {"type": "audio/pcm", "rate": 24000}
+
+
+async def test_the_dashboard_lists_a_spoken_answer_among_those_that_used_a_memory(
+    realtime, start_voice, make_conversation, user, client_for
+):
+    porto = await sync_to_async(memory_services.add_memory)(user, "Lives in Porto", kind="profile")
+    conversation = await sync_to_async(make_conversation)(user, title="Weekend plans")
+    realtime.script(Say("Which city do I live in?", "You live in Porto."))
+    socket = await start_voice(conversation.pk, user)
+
+    await speak(socket)
+    await next_event(socket, "answer_finished")
+
+    _, answer = await saved(conversation)
+    used = await sync_to_async(memory_selectors.memories_used_by)(user, answer)
+    assert [memory.text for memory in used] == ["Lives in Porto"]
+    client = await sync_to_async(client_for)(user)
+    page = await sync_to_async(client.get)(reverse("memories:detail", args=[porto.memory.pk]))
+    used_by = page.content.decode().partition('id="used-by"')[2]
+    assert f"#{answer.dom_id}" in used_by
+    assert "You live in Porto." in used_by
 
 
 async def test_a_temporary_chat_sends_no_memories_and_no_memory_tools(

@@ -31,6 +31,14 @@ def test_what_was_heard_is_the_played_sentences_and_the_words_said_of_the_next()
     assert spoken.playing(15.9) and not spoken.playing(16)
 
 
+def test_what_was_heard_of_realtime_deltas_has_one_space_between_words():
+    spoken = SpokenAnswer(Message())
+    for number, delta in enumerate(["Noted,", " you", " live"]):
+        spoken.add(delta, seconds=1, now=number)
+
+    assert spoken.heard(2) == "Noted, you"
+
+
 def test_silence_is_no_utterance_and_speech_then_silence_is_one(spoken_sentence):
     detector = speech.UtteranceDetector(end_of_speech_ms=600, max_utterance_seconds=30)
 
@@ -53,3 +61,23 @@ def test_an_utterance_is_cut_at_its_maximum_length(spoken_sentence):
 
     ended = [event for event in events if isinstance(event, speech.SpeechEnded)]
     assert ended and speech.seconds_of(ended[0].pcm) <= 1.0
+
+
+def test_a_short_sentence_and_one_longer_than_the_shortest_whisper_window_are_heard_whole(
+    say, spoken_sentence
+):
+    # Whisper encodes at least 15 s of features, and 2 s past the speech: the second utterance
+    # outgrows the floor, and its last words must still be heard.
+    long_utterance = (
+        say("I am flying to Berlin on Friday, and I need a hotel near the station.")
+        + silence(8)
+        + say("Please book a table for four at the Italian restaurant on Saturday evening.")
+    )
+
+    assert speech.seconds_of(long_utterance) > 15
+    assert speech.transcribe(silence(0.3) + spoken_sentence + silence(0.6)) == (
+        "I live in Porto and I prefer window seats."
+    )
+    heard = speech.transcribe(long_utterance)
+    assert heard.startswith(("I am flying to Berlin on Friday", "I'm flying to Berlin on Friday"))
+    assert heard.endswith("at the Italian restaurant on Saturday evening.")

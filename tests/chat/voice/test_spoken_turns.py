@@ -50,6 +50,7 @@ async def test_a_spoken_sentence_becomes_a_saved_voice_turn_with_a_spoken_answer
 
     assert started["transcript"] == SENTENCE
     assert SENTENCE in started["html"]
+    assert started["html"].count(">Spoken</span>") == 2
     question, answer = await saved(conversation)
     assert (question.role, question.content, question.via) == ("user", SENTENCE, "voice")
     assert (answer.role, answer.status, answer.via) == ("assistant", "complete", "voice")
