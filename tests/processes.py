@@ -1,8 +1,13 @@
-"""Helpers for tests that run the app, or an upstream, in a process of its own."""
+"""Helpers for tests that run the app, an upstream or a server it needs in a process of its own."""
 
+import os
+import shutil
 import socket
 import subprocess
 import time
+from pathlib import Path
+
+import pytest
 
 
 def free_port() -> int:
@@ -21,3 +26,54 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) -> 
                 return
         time.sleep(0.2)
     raise TimeoutError(f"nothing listened on port {port} within {seconds} s")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test on a machine without what it needs; in CI, which provides it, fail instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs {reason}")
+    pytest.skip(reason)
+
+
+def installed_program(name: str, package: str) -> str:
+    """The path of a program from a Debian package (skip_or_fail without it)."""
+    # Debian keeps servers such as nginx in /usr/sbin, off an ordinary user's PATH.
+    path = shutil.which(name, path=f"{os.environ.get('PATH', '')}:/usr/sbin")
+    if path is None:
+        skip_or_fail(f"{name} (apt-get install {package})")
+    return path
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, keeping nothing on disk, that the test
+    can restart: never the machine's shared Redis."""
+
+    def __init__(self, directory: Path) -> None:
+        self.program = installed_program("redis-server", "redis-server")
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *(self.program, "--bind", "127.0.0.1", "--port", str(self.port)),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Killed and started again: every channel-layer group and undelivered frame is lost."""
+        self.kill()
+        self.start()
