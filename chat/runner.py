@@ -179,8 +179,8 @@ async def _run(running: RunningAnswer) -> None:
         )
         await _show(running.conversation.pk, await _render_answer(message))
     finally:
-        listener.cancel()
         heartbeat.cancel()
+        await _stop_listening(listener, channel)
         with contextlib.suppress(*CHANNEL_LAYER_DOWN):
             await layer.group_discard(group, channel)
 
@@ -212,6 +212,16 @@ async def _show(conversation_id: int, html: str) -> None:
         )
 
 
+async def _stop_listening(listener: asyncio.Task, channel: str) -> None:
+    """End the answer's listener by a message on its channel, so it leaves the channel layer's
+    receive on its own: cancelled inside it after a Redis restart, listeners were seen to stay
+    (cancelling, never done) with the process's receive lock, and no page heard a thing again."""
+    try:
+        await get_channel_layer().send(channel, {"type": "answer.ended"})
+    except CHANNEL_LAYER_DOWN:
+        listener.cancel()
+
+
 async def _join(group: str, channel: str) -> bool:
     """Add the answer's channel to its group; False while the channel layer is down."""
     try:
@@ -230,6 +240,8 @@ async def _listen(group: str, channel: str, running: RunningAnswer, *, joined: b
                 await layer.group_add(group, channel)
                 joined = True
             request = await layer.receive(channel)
+            if request["type"] == "answer.ended":
+                return
             if request["type"] == "answer.stop" and not running.stop_requested:
                 running.stop_requested = True
                 running.task.cancel()
