@@ -1,6 +1,7 @@
 """Helpers for tests that run the app, an upstream or a server it needs in a process of its own."""
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,30 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def free_ports_in_a_row(count: int) -> int:
+    """The first of `count` consecutive free ports, for servers that start slowly.
+
+    Below the range the kernel hands out to outgoing connections, so none of them can take a
+    port between now and the server's bind, however long it takes to start.
+    """
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+        ephemeral = int(ports.read().split()[0])
+    for _ in range(100):
+        first = random.randrange(10_000, ephemeral - count)
+        if all(_can_bind(port) for port in range(first, first + count)):
+            return first
+    raise RuntimeError(f"no {count} free ports in a row")
+
+
+def _can_bind(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
@@ -51,7 +76,8 @@ class PrivateRedis:
     def __init__(self, directory: Path) -> None:
         self.program = installed_program("redis-server", "redis-server")
         self.directory = directory
-        self.port = free_port()
+        # Restarted on the same port: one no outgoing connection can take meanwhile.
+        self.port = free_ports_in_a_row(1)
         self.process: subprocess.Popen | None = None
 
     @property
