@@ -6,6 +6,7 @@ whichever process it is connected to: closing a tab leaves the answer running, a
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.html import escape
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chat import services, turns
 from chat.models import Conversation, Message
@@ -24,6 +27,12 @@ logger = logging.getLogger(__name__)
 
 # The handler name (in the consumer) of a frame every page of the conversation shows.
 PAGE_FRAME = "chat.frame"
+# What the Redis channel layer raises while Redis cannot be reached (restarting, say). The model
+# and the database are still there, so an answer goes on: its pages lose their sockets too, and
+# once they reconnect they ask for the text so far.
+CHANNEL_LAYER_DOWN = (OSError, RedisConnectionError, RedisTimeoutError)
+# How often a running answer tries to rejoin its group while the channel layer is down.
+REJOIN_SECONDS = 0.5
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -141,8 +150,9 @@ async def _run(running: RunningAnswer) -> None:
     layer = get_channel_layer()
     group = answers_group(running.conversation.pk)
     channel = await layer.new_channel()
-    await layer.group_add(group, channel)
-    listener = asyncio.create_task(_listen(channel, running))
+    # Joined before the answer starts, so no Stop or page that asks for the text is missed.
+    joined = await _join(group, channel)
+    listener = asyncio.create_task(_listen(group, channel, running, joined=joined))
     heartbeat = asyncio.create_task(_renew_lease(running.answer))
     try:
         lock = _turn_locks.setdefault(running.conversation.pk, asyncio.Lock())
@@ -160,18 +170,19 @@ async def _run(running: RunningAnswer) -> None:
             raise
         asyncio.current_task().uncancel()
         message = await database_sync_to_async(services.stop_answer)(running.answer)
-        await publish(running.conversation.pk, await _render_answer(message))
+        await _show(running.conversation.pk, await _render_answer(message))
     except Exception:
         # Whatever broke, the pages must stop showing the answer as typing.
         logger.exception("The answer %s failed", running.answer.pk)
         message = await database_sync_to_async(services.end_unfinished_answer)(
             running.answer, services.ANSWER_FAILED
         )
-        await publish(running.conversation.pk, await _render_answer(message))
+        await _show(running.conversation.pk, await _render_answer(message))
     finally:
-        listener.cancel()
         heartbeat.cancel()
-        await layer.group_discard(group, channel)
+        await _stop_listening(listener, channel)
+        with contextlib.suppress(*CHANNEL_LAYER_DOWN):
+            await layer.group_discard(group, channel)
 
 
 async def _stream(running: RunningAnswer) -> None:
@@ -182,30 +193,69 @@ async def _stream(running: RunningAnswer) -> None:
         if text:
             async with running.publishing:
                 running.parts.append(text)
-                await publish(
+                await _show(
                     running.conversation.pk,
                     f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">{escape(text)}</span>',
                 )
         for update in batch:
             if isinstance(update, turns.AnswerFinished):
-                await publish(running.conversation.pk, await _render_answer(update.message))
+                await _show(running.conversation.pk, await _render_answer(update.message))
 
 
-async def _listen(channel: str, running: RunningAnswer) -> None:
+async def _show(conversation_id: int, html: str) -> None:
+    """Publish `html` if the channel layer can take it: an answer never fails for want of pages."""
+    try:
+        await publish(conversation_id, html)
+    except CHANNEL_LAYER_DOWN as error:
+        logger.warning(
+            "A frame of conversation %s reached no page: %s", conversation_id, type(error).__name__
+        )
+
+
+async def _stop_listening(listener: asyncio.Task, channel: str) -> None:
+    """End the answer's listener by a message on its channel, so it leaves the channel layer's
+    receive on its own: cancelled inside it after a Redis restart, listeners were seen to stay
+    (cancelling, never done) with the process's receive lock, and no page heard a thing again."""
+    try:
+        await get_channel_layer().send(channel, {"type": "answer.ended"})
+    except CHANNEL_LAYER_DOWN:
+        listener.cancel()
+
+
+async def _join(group: str, channel: str) -> bool:
+    """Add the answer's channel to its group; False while the channel layer is down."""
+    try:
+        await get_channel_layer().group_add(group, channel)
+    except CHANNEL_LAYER_DOWN:
+        return False
+    return True
+
+
+async def _listen(group: str, channel: str, running: RunningAnswer, *, joined: bool) -> None:
     """Serve the requests that reach this answer through the conversation's answers group."""
     layer = get_channel_layer()
     while True:
-        request = await layer.receive(channel)
-        if request["type"] == "answer.stop" and not running.stop_requested:
-            running.stop_requested = True
-            running.task.cancel()
-        elif request["type"] == "answer.sync":
-            async with running.publishing:
-                running.answer.content = "".join(running.parts)
-                await layer.send(
-                    request["reply_channel"],
-                    {"type": PAGE_FRAME, "html": await _render_answer(running.answer)},
-                )
+        try:
+            if not joined:
+                await layer.group_add(group, channel)
+                joined = True
+            request = await layer.receive(channel)
+            if request["type"] == "answer.ended":
+                return
+            if request["type"] == "answer.stop" and not running.stop_requested:
+                running.stop_requested = True
+                running.task.cancel()
+            elif request["type"] == "answer.sync":
+                async with running.publishing:
+                    running.answer.content = "".join(running.parts)
+                    await layer.send(
+                        request["reply_channel"],
+                        {"type": PAGE_FRAME, "html": await _render_answer(running.answer)},
+                    )
+        except CHANNEL_LAYER_DOWN:
+            # A restarted Redis has forgotten every group: join again once it answers.
+            joined = False
+            await asyncio.sleep(REJOIN_SECONDS)
 
 
 @database_sync_to_async

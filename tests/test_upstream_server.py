@@ -13,6 +13,7 @@ import pytest
 
 from tests.upstream import (
     Cut,
+    Delayed,
     ErrorEvent,
     Failed,
     FunctionCall,
@@ -256,6 +257,37 @@ async def test_chat_completions_return_scripted_json(
     assert json.loads(default.choices[0].message.content) == {"memory": []}
     assert server.chat_bodies()[0]["response_format"] == {"type": "json_object"}
     assert server.responses_bodies() == []
+
+
+async def test_delayed_chat_reply_arrives_after_its_delay(
+    client: openai.AsyncOpenAI, server: ResponsesServer
+) -> None:
+    server.script_chat(Delayed('{"memory": []}', seconds=0.5))
+    started = time.monotonic()
+
+    reply = await client.chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}]
+    )
+
+    assert time.monotonic() - started >= 0.5
+    assert reply.choices[0].message.content == '{"memory": []}'
+
+
+async def test_unscripted_chat_replies_are_built_from_each_request(
+    client: openai.AsyncOpenAI, server: ResponsesServer
+) -> None:
+    server.answer_chat_with(lambda body: json.dumps({"echo": body["messages"][-1]["content"]}))
+    server.script_chat("scripted first")
+
+    async def ask(text: str) -> str:
+        messages = [{"role": "user", "content": text}]
+        reply = await client.chat.completions.create(model="gpt-test", messages=messages)
+        return reply.choices[0].message.content
+
+    assert await ask("one") == "scripted first"
+    assert await ask("two") == '{"echo": "two"}'
+    server.reset()
+    assert await ask("three") == '{"memory": []}'
 
 
 async def test_many_concurrent_streams(client: openai.AsyncOpenAI, server: ResponsesServer) -> None:

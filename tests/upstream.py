@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,6 +19,7 @@ __all__ = [
     "Behaviour",
     "ChatBehaviour",
     "Cut",
+    "Delayed",
     "ErrorEvent",
     "Failed",
     "FunctionCall",
@@ -157,10 +159,21 @@ class Hang:
     seconds: float
 
 
+@dataclass
+class Delayed:
+    """Reply to a chat completion with ``content``, but only after ``seconds`` (a slow model).
+
+    ``stop()`` ends the wait early and closes the connection with no response.
+    """
+
+    content: str
+    seconds: float
+
+
 Behaviour = (
     Text | FunctionCall | Failed | ErrorEvent | HTTPError | Cut | Malformed | StreamError | Hang
 )
-ChatBehaviour = str | HTTPError | Hang
+ChatBehaviour = str | HTTPError | Hang | Delayed
 
 
 @dataclass(frozen=True)
@@ -309,6 +322,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
+def _default_chat_reply(body: dict[str, Any]) -> ChatBehaviour:
+    return DEFAULT_CHAT_CONTENT
+
+
 def _error_body(message: str, status: int, code: str | None = None) -> dict[str, Any]:
     err_type, default_code = _HTTP_ERROR_DEFAULTS.get(
         status, ("server_error" if status >= 500 else "invalid_request_error", None)
@@ -397,13 +414,16 @@ class ResponsesServer:
     """Threaded HTTP server on 127.0.0.1 that fakes ``/v1/responses`` and chat completions.
 
     Scripted behaviours are consumed one per ``/v1/responses`` call; with an empty queue
-    the reply is ``Text("You said: <last user text>")``.
+    the reply is ``Text("You said: <last user text>")``. Chat completions take their script
+    the same way; unscripted, they reply with what ``answer_chat_with`` builds from the request
+    (by default ``{"memory": []}``).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._script: deque[Behaviour] = deque()
         self._chat_script: deque[ChatBehaviour] = deque()
+        self._chat_reply: Callable[[dict[str, Any]], ChatBehaviour] = _default_chat_reply
         self._requests: list[RecordedRequest] = []
         self._connections: set[socket.socket] = set()
         self._counter = 0
@@ -476,12 +496,22 @@ class ResponsesServer:
         with self._lock:
             self._chat_script.extend(contents)
 
+    def answer_chat_with(self, reply: Callable[[dict[str, Any]], ChatBehaviour]) -> None:
+        """Build the reply to every unscripted chat completion from its request body.
+
+        For requests whose order is not known in advance (several workers at once): the reply
+        can depend on what each request asks. It runs on the server's handler threads.
+        """
+        with self._lock:
+            self._chat_reply = reply
+
     def reset(self) -> None:
-        """Forget queued scripts and recorded requests."""
+        """Forget queued scripts, recorded requests and the chat reply builder."""
         with self._lock:
             self._script.clear()
             self._chat_script.clear()
             self._requests.clear()
+            self._chat_reply = _default_chat_reply
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -642,7 +672,9 @@ class ResponsesServer:
             handler.send_json(400, _error_body("stream=True is not supported by the fake", 400))
             return
         with self._lock:
-            behaviour = self._chat_script.popleft() if self._chat_script else DEFAULT_CHAT_CONTENT
+            scripted = self._chat_script.popleft() if self._chat_script else None
+            reply = self._chat_reply
+        behaviour = reply(body) if scripted is None else scripted
         if isinstance(behaviour, HTTPError):
             self._send_http_error(handler, behaviour)
             return
@@ -650,6 +682,11 @@ class ResponsesServer:
             self._stopping.wait(behaviour.seconds)
             handler.close_connection = True
             return
+        if isinstance(behaviour, Delayed):
+            if self._stopping.wait(behaviour.seconds):
+                handler.close_connection = True
+                return
+            behaviour = behaviour.content
         n = self._next_id()
         prompt_tokens = max(1, len(json.dumps(body.get("messages", ""))) // 4)
         completion_tokens = max(1, len(behaviour) // 4)

@@ -11,18 +11,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.processes import free_port, wait_for_port
+from tests.processes import free_port, skip_or_fail, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _skip_or_fail(reason: str) -> None:
-    """Skip a browser test on a machine without the tool; in CI a skipped browser test fails."""
-    if os.environ.get("CI"):
-        pytest.fail(f"CI needs {reason}")
-    pytest.skip(f"{reason}: browser tests skipped")
 
 
 @contextlib.contextmanager
@@ -83,7 +76,7 @@ def browser_args() -> list[str]:
 @pytest.fixture(scope="module")
 def browser(browser_args):
     if CHROMIUM is None:
-        _skip_or_fail("Chromium for the browser tests (apt-get install chromium)")
+        skip_or_fail("Chromium for the browser tests (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     # The first answer of a fresh server may wait for the embedding model to load.
@@ -119,7 +112,7 @@ def axe_script() -> Path:
     if not AXE_SCRIPT.exists():
         npm = shutil.which("npm")
         if npm is None:
-            _skip_or_fail(
+            skip_or_fail(
                 "npm to install axe-core for the accessibility tests (apt-get install npm)"
             )
         subprocess.run(

@@ -1,0 +1,75 @@
+"""Redis restarting mid-answer (chat.runner over the Redis channel layer): the answer goes on and
+is saved whole, and a page that reconnects gets its text so far and its end."""
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from chat.models import Message
+from tests.chat.test_server_answers import first_delta, stop, wait_until_ended
+from tests.processes import PrivateRedis
+from tests.upstream import Text
+from tests.websocket import delta_text, frames_until_final, send_chat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STORY = " ".join(f"word{number}" for number in range(16))
+
+
+# Module scope: it outlives the chat tests' autouse clean-up, which flushes the channel layer.
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture(autouse=True)
+def _redis_channel_layer(redis, settings) -> None:
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis.url]},
+        }
+    }
+
+
+@pytest.fixture
+def reconnected_mid_answer(redis, open_chat, upstream, conversation, user):
+    """Start a long answer, restart Redis once it streams, then open the page again: the page
+    lost its socket with Redis (its consumer's receive failed), and comes back a second later."""
+
+    async def reconnect() -> WebsocketCommunicator:
+        upstream.script(Text(STORY, delay=0.25))
+        page = await open_chat(conversation.pk, user)
+        await send_chat(page, "Tell me a long story")
+        await first_delta(page)
+        redis.restart()
+        await asyncio.sleep(1)
+        return await open_chat(conversation.pk, user)
+
+    return reconnect
+
+
+async def test_an_answer_streams_on_through_a_redis_restart(reconnected_mid_answer, conversation):
+    page = await reconnected_mid_answer()
+    snapshot = await page.receive_from(timeout=10)
+    frames = [frame async for frame in frames_until_final(page)]
+
+    assert "message--streaming" in snapshot
+    assert "".join(filter(None, map(delta_text, frames[:-1])))
+    assert "message--complete" in frames[-1]
+    answer = await wait_until_ended(conversation)
+    assert (answer.status, answer.content) == (Message.Status.COMPLETE, STORY)
+
+
+async def test_stop_reaches_an_answer_after_a_redis_restart(reconnected_mid_answer, conversation):
+    page = await reconnected_mid_answer()
+    await stop(page)
+
+    answer = await wait_until_ended(conversation)
+    assert answer.status == Message.Status.STOPPED
+    assert STORY.startswith(answer.content) and answer.content != STORY
