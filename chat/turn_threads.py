@@ -7,6 +7,7 @@ SQLite, which lets one writer in at a time, CHAT_TURN_THREADS is 0 and they stay
 thread.
 """
 
+import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -14,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from django.conf import settings
+from django.db import connections
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,3 +37,22 @@ def in_turn_thread(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
 @cache
 def _pool(size: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=size, thread_name_prefix="chat-turn")
+
+
+def close_connections() -> None:
+    """Close the database connections of every turn thread, as before dropping the database.
+
+    Each thread keeps its connections for CONN_MAX_AGE, and only a thread may close its own:
+    one task per thread, held at a barrier until every thread has one.
+    """
+    size = settings.CHAT_TURN_THREADS
+    if size == 0:
+        return
+    every_thread = threading.Barrier(size)
+
+    def close() -> None:
+        every_thread.wait(timeout=30)
+        connections.close_all()
+
+    for done in [_pool(size).submit(close) for _ in range(size)]:
+        done.result()
