@@ -89,10 +89,44 @@ def ttft_plot() -> None:
     figure.savefig(harness.BENCH_DIR / "ttft_vs_concurrency.png", dpi=110)
 
 
+def throughput_plot() -> None:
+    data = load("throughput")
+    if data is None:
+        return
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for processes, run in data["runs"].items():
+        rates = [step["offered_rate"] for step in run["steps"]]
+        axes.plot(
+            rates,
+            [max(step["added_ttft"]["p95_ms"], 0.1) for step in run["steps"]],
+            "-o",
+            label=f"{processes} web process(es): added TTFT p95",
+        )
+        axes.plot(
+            rates,
+            [max(step["added_ttft"]["p50_ms"], 0.1) for step in run["steps"]],
+            "--o",
+            label=f"{processes} web process(es): p50",
+        )
+    axes.axhline(data["added_ttft_limit_ms"], color="grey", linestyle=":", label="limit: 100 ms")
+    axes.set_yscale("log")
+    axes.set_xlabel("offered chat turns a second (Poisson arrivals over 200 open chats)")
+    axes.set_ylabel("time to first token added by the app (ms)")
+    axes.set_title("Added TTFT vs arrival rate, PostgreSQL + Redis behind nginx (2 cores)")
+    axes.legend(fontsize=8)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(harness.BENCH_DIR / "throughput.png", dpi=110)
+
+
 def main() -> None:
     latency_plot()
     ttft_plot()
-    print("wrote bench/latency_vs_memories.png and bench/ttft_vs_concurrency.png")
+    throughput_plot()
+    print(
+        "wrote bench/latency_vs_memories.png, bench/ttft_vs_concurrency.png "
+        "and bench/throughput.png"
+    )
 
 
 if __name__ == "__main__":

@@ -131,9 +131,10 @@ async def _renew_lease(answer: Message) -> None:
     # Not on the shared thread-sensitive thread: a queue of turns there must not make a live
     # answer look abandoned to the other processes.
     renew = database_sync_to_async(services.renew_lease, thread_sensitive=False)
+    # The answer was saved with a fresh lease: the first renewal can wait.
     while True:
-        await renew(answer)
         await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 3)
+        await renew(answer)
 
 
 async def _run(running: RunningAnswer) -> None:
