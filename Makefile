@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/markdown_render.py
 	$(BIN)/python bench/extraction_queue.py
 	$(BIN)/python bench/memory_visible_latency.py
+	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/plots.py
 
 # Several Daphne processes behind nginx, several workers, PostgreSQL and Redis (deploy/scale-out).

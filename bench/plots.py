@@ -20,6 +20,16 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _save(figure, axes, file_name: str, *, x: str, y: str, title: str) -> None:
+    axes.set_xlabel(x)
+    axes.set_ylabel(y)
+    axes.set_title(title)
+    axes.legend(fontsize=8)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(harness.BENCH_DIR / file_name, dpi=110)
+
+
 def latency_plot() -> None:
     figure, axes = plt.subplots(figsize=(8, 5))
     mem0_drawn = False
@@ -52,13 +62,14 @@ def latency_plot() -> None:
     axes.axhline(15, color="grey", linestyle=":", label="target: 15 ms")
     axes.set_xscale("log")
     axes.set_yscale("log")
-    axes.set_xlabel("memories of the searched user (10 other users' 10k memories present)")
-    axes.set_ylabel("search latency p95 (ms)")
-    axes.set_title("Memory search latency vs memory count (2 cores, CPU only)")
-    axes.legend(fontsize=8)
-    axes.grid(True, which="both", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(harness.BENCH_DIR / "latency_vs_memories.png", dpi=110)
+    _save(
+        figure,
+        axes,
+        "latency_vs_memories.png",
+        x="memories of the searched user (10 other users' 10k memories present)",
+        y="search latency p95 (ms)",
+        title="Memory search latency vs memory count (2 cores, CPU only)",
+    )
 
 
 def ttft_plot() -> None:
@@ -80,19 +91,55 @@ def ttft_plot() -> None:
     axes.axhline(100, color="grey", linestyle="-.", label="target at N=200: 100 ms")
     axes.set_xscale("log")
     axes.set_yscale("log")
-    axes.set_xlabel("concurrent chats on one Daphne process")
-    axes.set_ylabel("time to first token added by the app (ms)")
-    axes.set_title("Added TTFT vs concurrency (2 cores, CPU only)")
-    axes.legend(fontsize=8)
-    axes.grid(True, which="both", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(harness.BENCH_DIR / "ttft_vs_concurrency.png", dpi=110)
+    _save(
+        figure,
+        axes,
+        "ttft_vs_concurrency.png",
+        x="concurrent chats on one Daphne process",
+        y="time to first token added by the app (ms)",
+        title="Added TTFT vs concurrency (2 cores, CPU only)",
+    )
+
+
+def throughput_plot() -> None:
+    data = load("throughput")
+    if data is None:
+        return
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for processes, run in data["runs"].items():
+        rates = [step["offered_rate"] for step in run["steps"]]
+        axes.plot(
+            rates,
+            [max(step["added_ttft"]["p95_ms"], 0.1) for step in run["steps"]],
+            "-o",
+            label=f"{processes} web process(es): added TTFT p95",
+        )
+        axes.plot(
+            rates,
+            [max(step["added_ttft"]["p50_ms"], 0.1) for step in run["steps"]],
+            "--o",
+            label=f"{processes} web process(es): p50",
+        )
+    axes.axhline(data["added_ttft_limit_ms"], color="grey", linestyle=":", label="limit: 100 ms")
+    axes.set_yscale("log")
+    _save(
+        figure,
+        axes,
+        "throughput.png",
+        x="offered chat turns a second (Poisson arrivals over 200 open chats)",
+        y="time to first token added by the app (ms)",
+        title="Added TTFT vs arrival rate, PostgreSQL + Redis behind nginx (2 cores)",
+    )
 
 
 def main() -> None:
     latency_plot()
     ttft_plot()
-    print("wrote bench/latency_vs_memories.png and bench/ttft_vs_concurrency.png")
+    throughput_plot()
+    print(
+        "wrote bench/latency_vs_memories.png, bench/ttft_vs_concurrency.png "
+        "and bench/throughput.png"
+    )
 
 
 if __name__ == "__main__":

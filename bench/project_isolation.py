@@ -85,7 +85,7 @@ def ask(project, question: str) -> tuple[str, bool, float]:
     conversation = Conversation.objects.create(owner=project.owner, project=project)
     user_message, answer = chat_services.start_turn(conversation, question)
     started = time.perf_counter()
-    items, _ = turns._prepare_request(conversation, user_message, answer)
+    _, items, _ = turns._prepare_request(conversation, user_message, answer)
     elapsed = time.perf_counter() - started
     context = "\n".join(item["content"] for item in items if item.get("role") == "developer")
     allowed = [project.pk, None] if project.memory_mode == "shared" else [project.pk]

@@ -125,14 +125,14 @@ class ProcessSampler:
         return round(100 * self.used_cpu / self.wall, 1)
 
 
-def serve_upstream(connection) -> None:
+def serve_upstream(connection, answers: int = UPSTREAM_ANSWERS) -> None:
     """The paced upstream, run in its own process so its pacing never waits for the load
     generator; serves until told to stop."""
     sys.path.insert(0, str(harness.REPO_DIR))
     from tests.upstream import ResponsesServer, Text
 
     with ResponsesServer() as upstream:
-        upstream.script(*[Text(ANSWER, delay=WORD_DELAY_SECONDS)] * UPSTREAM_ANSWERS)
+        upstream.script(*[Text(ANSWER, delay=WORD_DELAY_SECONDS)] * answers)
         connection.send(upstream.base_url)
         connection.recv()
 

@@ -5,14 +5,15 @@ import functools
 import json
 from importlib import import_module
 
-from channels.auth import get_user
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib import auth
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 
 from chat import redo, runner, services
 from chat.models import Conversation, Message
+from chat.turn_threads import in_turn_thread
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
@@ -21,6 +22,12 @@ CLOSE_NOT_FOUND = 4404
 def _new_turn(conversation: Conversation, text: str) -> tuple[Message, Message, list[Message]]:
     """A new turn, shaped like a regenerated or edited one: it replaces nothing."""
     return (*services.start_turn(conversation, text), [])
+
+
+def _session_signs_in(session_key: str | None, user_pk: int) -> bool:
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return auth.get_user(request).pk == user_pk
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -34,9 +41,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
-        conversation = await database_sync_to_async(services.find_conversation)(
-            user, conversation_id
-        )
+        conversation = await in_turn_thread(services.find_conversation)(user, conversation_id)
         if conversation is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -82,7 +87,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error("That message could not be read; please send it again.")
             return
         try:
-            user_message, answer, replaced = await database_sync_to_async(start)()
+            user_message, answer, replaced = await in_turn_thread(start)()
         except services.TurnRejected as rejection:
             await self.send_error(str(rejection))
             return
@@ -98,13 +103,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         Read afresh from the session store on each message, because the scope keeps the session
         as it was at connect: logging out, a password change and deactivation all end it here.
         """
-        session_store = import_module(settings.SESSION_ENGINE).SessionStore
-        session = session_store(self.scope["session"].session_key)
-        return (await get_user({"session": session})).pk == self.scope["user"].pk
+        return await in_turn_thread(_session_signs_in)(
+            self.scope["session"].session_key, self.scope["user"].pk
+        )
 
     async def send_error(self, text: str) -> None:
         await self.send(
-            text_data=await database_sync_to_async(render_to_string)(
+            text_data=await in_turn_thread(render_to_string)(
                 "chat/partials/socket_error.html", {"error": text}
             )
         )

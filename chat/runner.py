@@ -22,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from chat import services, turns
 from chat.models import Conversation, Message
 from chat.streaming import batched
+from chat.turn_threads import in_turn_thread
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ async def start_answer(
     newest_replaced = max((message.pk for message in replaced), default=0)
     await publish(
         conversation.pk,
-        await database_sync_to_async(render_to_string)(
+        await in_turn_thread(render_to_string)(
             "chat/partials/turn_started.html",
             {
                 "new_messages": [m for m in (user_message, answer) if m.pk > newest_replaced],
@@ -115,9 +116,7 @@ async def request_text_so_far(conversation_id: int, reply_channel: str) -> None:
 
 async def interrupt_abandoned(conversation_id: int | None = None) -> None:
     """Mark interrupted, on their pages too, the answers whose process died mid-stream."""
-    for message in await database_sync_to_async(services.interrupt_abandoned_answers)(
-        conversation_id
-    ):
+    for message in await in_turn_thread(services.interrupt_abandoned_answers)(conversation_id):
         await publish(message.conversation_id, await _render_answer(message))
 
 
@@ -141,9 +140,10 @@ async def _renew_lease(answer: Message) -> None:
     # Not on the shared thread-sensitive thread: a queue of turns there must not make a live
     # answer look abandoned to the other processes.
     renew = database_sync_to_async(services.renew_lease, thread_sensitive=False)
+    # The answer was saved with a fresh lease: the first renewal can wait.
     while True:
-        await renew(answer)
         await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 3)
+        await renew(answer)
 
 
 async def _run(running: RunningAnswer) -> None:
@@ -163,18 +163,18 @@ async def _run(running: RunningAnswer) -> None:
             # The process is stopping: the answer cannot go on anywhere. Shielded, because this
             # task is the one being cancelled.
             await asyncio.shield(
-                database_sync_to_async(services.end_unfinished_answer)(
+                in_turn_thread(services.end_unfinished_answer)(
                     running.answer, services.ANSWER_INTERRUPTED
                 )
             )
             raise
         asyncio.current_task().uncancel()
-        message = await database_sync_to_async(services.stop_answer)(running.answer)
+        message = await in_turn_thread(services.stop_answer)(running.answer)
         await _show(running.conversation.pk, await _render_answer(message))
     except Exception:
         # Whatever broke, the pages must stop showing the answer as typing.
         logger.exception("The answer %s failed", running.answer.pk)
-        message = await database_sync_to_async(services.end_unfinished_answer)(
+        message = await in_turn_thread(services.end_unfinished_answer)(
             running.answer, services.ANSWER_FAILED
         )
         await _show(running.conversation.pk, await _render_answer(message))
@@ -258,6 +258,7 @@ async def _listen(group: str, channel: str, running: RunningAnswer, *, joined: b
             await asyncio.sleep(REJOIN_SECONDS)
 
 
-@database_sync_to_async
-def _render_answer(message: Message) -> str:
-    return render_to_string("chat/partials/message.html", {"message": message, "swap_oob": True})
+async def _render_answer(message: Message) -> str:
+    return await in_turn_thread(render_to_string)(
+        "chat/partials/message.html", {"message": message, "swap_oob": True}
+    )

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from channels.db import database_sync_to_async
-
 from chat.models import Conversation, Message
+from chat.turn_threads import in_turn_thread
 from memories import selectors as memory_selectors
 from memories import services as memory_services
 from memories.models import MemoryKind
@@ -65,7 +64,7 @@ def memory_tools(conversation: Conversation, *, source: Message | None) -> list[
             project_id = scope.named(str(arguments.get("scope") or ""), kind=kind)
         except ScopeRefused as refused:
             return json.dumps({"error": str(refused)})
-        result = await database_sync_to_async(memory_services.add_memory)(
+        result = await in_turn_thread(memory_services.add_memory)(
             owner,
             str(arguments.get("text", "")),
             kind=kind,
@@ -82,7 +81,7 @@ def memory_tools(conversation: Conversation, *, source: Message | None) -> list[
             scopes = searched(arguments)
         except ScopeRefused as refused:
             return json.dumps({"error": str(refused)})
-        forgotten = await database_sync_to_async(memory_services.forget_matching)(
+        forgotten = await in_turn_thread(memory_services.forget_matching)(
             owner, str(arguments.get("about", "")), scopes=scopes, message=source
         )
         return json.dumps({"forgotten": [memory.text for memory in forgotten]})
@@ -92,7 +91,7 @@ def memory_tools(conversation: Conversation, *, source: Message | None) -> list[
             scopes = searched(arguments)
         except ScopeRefused as refused:
             return json.dumps({"error": str(refused)})
-        found = await database_sync_to_async(memory_selectors.search_memories)(
+        found = await in_turn_thread(memory_selectors.search_memories)(
             owner, str(arguments.get("query", "")), scopes=scopes, limit=5
         )
         return json.dumps(

@@ -6,11 +6,11 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat import agent, history, selectors, services, tool_calls, tools
 from chat.models import Conversation, Message
+from chat.turn_threads import in_turn_thread
 from memories import project_context, recall, tasks
 from memories import services as memory_services
 
@@ -51,7 +51,7 @@ async def stream_answer(
     finished = False
 
     async def save(status: str, **fields: str | int | None) -> Message:
-        return await database_sync_to_async(services.finish_answer)(
+        return await in_turn_thread(services.finish_answer)(
             answer,
             content="".join(parts),
             status=status,
@@ -61,14 +61,11 @@ async def stream_answer(
 
     room = settings.CHAT_MAX_ANSWER_CHARS
     try:
-        input_items, turn_tools = await database_sync_to_async(_prepare_request)(
+        instructions, input_items, turn_tools = await in_turn_thread(_prepare_request)(
             conversation, user_message, answer
         )
-        project_instructions = await database_sync_to_async(selectors.project_instructions)(
-            conversation
-        )
         replies = agent.stream_reply(
-            instructions=INSTRUCTIONS + project_instructions,
+            instructions=instructions,
             input_items=input_items,
             tools=turn_tools,
         )
@@ -92,9 +89,9 @@ async def stream_answer(
                         yield AnswerFinished(message)
                         return
                 elif isinstance(event, agent.ToolCalled):
-                    await database_sync_to_async(tool_calls.record_tool_call)(answer, event)
+                    await in_turn_thread(tool_calls.record_tool_call)(answer, event)
                     if event.reusable:
-                        await database_sync_to_async(memory_services.remember_tool_result)(
+                        await in_turn_thread(memory_services.remember_tool_result)(
                             conversation, user_message, event.name, event.arguments, event.output
                         )
                 elif isinstance(event, agent.ReplyDone):
@@ -106,7 +103,7 @@ async def stream_answer(
                     )
                     finished = True
                     yield AnswerFinished(message)
-                    await database_sync_to_async(tasks.schedule_extraction)(message)
+                    await in_turn_thread(tasks.schedule_extraction)(message)
                 elif isinstance(event, agent.ReplyFailed):
                     status = Message.Status.INCOMPLETE if parts else Message.Status.ERROR
                     message = await save(status, error=event.message)
@@ -121,19 +118,21 @@ async def stream_answer(
 
 def _prepare_request(
     conversation: Conversation, user_message: Message, answer: Message
-) -> tuple[list[dict], list[tools.Tool]]:
-    """The model's input (recent turns, recalled memories) and tools, in one trip to the database.
+) -> tuple[str, list[dict], list[tools.Tool]]:
+    """The model's instructions, input (recent turns, recalled memories) and tools, in one trip
+    to a turn thread.
 
     Recalled memories are logged as used by `answer`.
     """
+    instructions = INSTRUCTIONS + selectors.project_instructions(conversation)
     items = history.history_items(conversation, before=answer)
     memory = recall.retrieve_for_turn(conversation, user_message, answer)
     if not memory.enabled:
-        return items, tools.general_tools()
+        return instructions, items, tools.general_tools()
     work = project_context.for_turn(conversation, answer, recalled=memory.recalled)
     context = "\n".join(block for block in (work, memory.context) if block)
     if context:
         # Just before the newest user message, so it is read as context for this turn.
         items.insert(len(items) - 1, {"role": "developer", "content": context})
     memory_tools = tools.memory_tools(conversation, source=user_message)
-    return items, [*memory_tools, *tools.general_tools()]
+    return instructions, items, [*memory_tools, *tools.general_tools()]

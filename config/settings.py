@@ -7,6 +7,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -116,6 +117,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Threads per web process for chat turns' queries and rendering (chat.turn_threads), each with
+# its own connection. 0: all of it on Channels' one thread. SQLite lets one writer in at a time,
+# so there it stays 0; on PostgreSQL, turns running side by side keep one turn's queries from
+# waiting behind every other turn's.
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+CHAT_TURN_THREADS = env.int("CHAT_TURN_THREADS", default=0 if _SQLITE else 8)
+if _SQLITE and CHAT_TURN_THREADS:
+    raise ImproperlyConfigured("CHAT_TURN_THREADS must be 0 with SQLite: it allows one writer.")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from accounts.models import User
+from chat import turn_threads
 from chat.models import Conversation, Message, Project
 from memories import services as memory_services
 from memories.index import cache as memory_index_cache
@@ -31,6 +32,14 @@ def _test_settings(settings, tmp_path):
     settings.ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
     # The default hasher costs half a second a user on a small machine; no test needs it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _turn_threads_let_go_of_the_database(django_db_setup) -> Iterator[None]:
+    # Torn down before django_db_setup, which cannot drop the test database on PostgreSQL while
+    # chat.turn_threads' threads still hold connections to it.
+    yield
+    turn_threads.close_connections()
 
 
 @pytest.fixture(autouse=True)

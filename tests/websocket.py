@@ -28,6 +28,13 @@ async def send_chat(communicator: WebsocketCommunicator, text: str) -> None:
     await communicator.send_to(text_data=json.dumps({"message": text}))
 
 
+async def next_frame(communicator: WebsocketCommunicator, seconds: float = 30) -> str:
+    """The next frame, "Memory updated" pushes left out (they arrive whenever extraction ends)."""
+    while MEMORY_NOTICE_FRAME.search(frame := await communicator.receive_from(timeout=seconds)):
+        pass
+    return frame
+
+
 async def frames_until_final(
     communicator: WebsocketCommunicator, seconds: float = 60
 ) -> AsyncIterator[str]:

@@ -4,7 +4,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat.models import Message
-from tests.websocket import frames_until_final, send_chat
+from tests.websocket import frames_until_final, next_frame, send_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,7 @@ async def test_item19_turns_over_the_per_minute_limit_are_saved_but_not_sent(
     await send_chat(other_socket, "Second, elsewhere")
     [frame async for frame in frames_until_final(other_socket)]
     await send_chat(socket, "Third, too soon")
-    frame = await socket.receive_from(timeout=30)
+    frame = await next_frame(socket)
 
     assert 'id="socket-errors"' in frame
     assert "at most 2 messages a minute" in frame

@@ -61,3 +61,20 @@ def test_an_empty_required_variable_is_refused_with_its_name():
 
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_sqlite_keeps_chat_turns_on_one_thread(tmp_path):
+    environment = {**example_environment(), "DATA_DIR": str(tmp_path)}
+
+    default = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CHAT_TURN_THREADS)",
+        environment=environment,
+    )
+    refused = manage("check", environment={**environment, "CHAT_TURN_THREADS": "4"})
+
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.splitlines()[-1] == "0"
+    assert refused.returncode != 0
+    assert "CHAT_TURN_THREADS must be 0 with SQLite" in refused.stderr

@@ -1,0 +1,58 @@
+"""Where a chat turn's database and template work runs: a bounded pool of threads of its own.
+
+Channels' database_sync_to_async runs everything on one thread per process, so every turn's
+queries and rendering would wait behind every other's. On PostgreSQL the turns run side by
+side on CHAT_TURN_THREADS threads (each keeps its own connection, CONN_MAX_AGE as usual); on
+SQLite, which lets one writer in at a time, CHAT_TURN_THREADS is 0 and they stay on that one
+thread.
+"""
+
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any, ParamSpec, TypeVar
+
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
+from django.conf import settings
+from django.db import connections
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_turn_thread(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """`func` as a coroutine function that runs it on a turn thread.
+
+    Like database_sync_to_async, it closes the thread's connection when it has expired or
+    broken, before and after the call.
+    """
+    if settings.CHAT_TURN_THREADS == 0:
+        return database_sync_to_async(func)
+    return DatabaseSyncToAsync(
+        func, thread_sensitive=False, executor=_pool(settings.CHAT_TURN_THREADS)
+    )
+
+
+@cache
+def _pool(size: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="chat-turn")
+
+
+def close_connections() -> None:
+    """Close the database connections of every turn thread, as before dropping the database.
+
+    Each thread keeps its connections for CONN_MAX_AGE, and only a thread may close its own:
+    one task per thread, held at a barrier until every thread has one.
+    """
+    size = settings.CHAT_TURN_THREADS
+    if size == 0:
+        return
+    every_thread = threading.Barrier(size)
+
+    def close() -> None:
+        every_thread.wait(timeout=30)
+        connections.close_all()
+
+    for done in [_pool(size).submit(close) for _ in range(size)]:
+        done.result()
