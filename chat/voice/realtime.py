@@ -300,7 +300,9 @@ class RealtimeEngine:
             self.refused[item] = None if transcript else rejection.saved
             await self.outbox.event({"type": "error", "message": str(rejection)})
             return
-        turn = RealtimeTurn(item, user_message, SpokenAnswer(answer), transcript is None)
+        turn = RealtimeTurn(
+            item, user_message, SpokenAnswer(answer), awaiting_words=transcript is None
+        )
         self.turn = self.turns[item] = turn
         await self.outbox.turn_started(user_message, answer)
         if transcript is not None:
