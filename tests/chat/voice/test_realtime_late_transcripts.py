@@ -176,3 +176,23 @@ async def test_speaking_over_an_answer_whose_words_come_late_keeps_each_part_in_
     assert heard == long_answer.split()[: len(heard)]
     assert (okay.content, okay.status) == ("Okay.", "complete")
     assert await extraction_runs(story) == 1
+
+
+async def test_words_of_a_turn_refused_by_the_rate_limit_still_reach_its_saved_message(
+    realtime, start_voice, conversation, user, settings
+):
+    settings.CHAT_TURNS_PER_MINUTE = 0
+    realtime.script(Say("I live in Porto.", "Porto, noted.", transcription="after"))
+    socket = await start_voice(conversation.pk, user)
+
+    await speak(socket)
+    refused = await next_event(socket, "error")
+
+    assert "at most 0 messages a minute" in refused["message"]
+    # The words come after the refusal, with no event of their own: wait for them to be saved.
+    for _ in range(50):
+        (question,) = await saved(conversation)
+        if question.content != NOT_TRANSCRIBED:
+            break
+        await asyncio.sleep(0.1)
+    assert (question.content, question.status) == ("I live in Porto.", "error")
