@@ -318,12 +318,12 @@ class RealtimeEngine:
         turn.user_message = await database_sync_to_async(voice_services.fill_transcript)(
             turn.user_message, transcript
         )
-        await self.outbox.transcribed(turn.user_message)
         if turn is self.turn:
             await self.refresh_memory(turn)
         if turn.extraction_waits:
             turn.extraction_waits = False
             await database_sync_to_async(tasks.schedule_extraction)(turn.spoken.answer)
+        await self.outbox.transcribed(turn.user_message)
 
     async def refresh_memory(self, turn: RealtimeTurn) -> None:
         """The topic changed: recall for what was just said, and tie the tools to its message."""

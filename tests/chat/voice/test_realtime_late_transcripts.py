@@ -6,6 +6,7 @@ audio, fail, or not come at all. The turn opens when the answer starts; nothing 
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -36,6 +37,15 @@ async def frames_until(
         events.append(json.loads(frame["text"]))
         if events[-1]["type"] == kind:
             return events, audio
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5) -> None:
+    """Wait for what has no event of its own, such as a message the test server got."""
+    for _ in range(int(seconds * 10)):
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("it did not happen in time")
 
 
 async def extraction_runs(answer) -> int:
@@ -87,8 +97,12 @@ async def test_late_words_bring_their_memories_to_the_session_and_log_them_as_us
     _, answer = await saved(conversation)
     used = await sync_to_async(memory_selectors.memories_used_by)(user, answer)
     assert [memory.text for memory in used] == ["Lives in Porto"]
-    refreshed = realtime.events("session.update")[-1]
-    assert "Lives in Porto" in refreshed["session"]["instructions"]
+
+    async def refreshed() -> bool:
+        updates = realtime.events("session.update")
+        return len(updates) == 2 and "Lives in Porto" in updates[-1]["session"]["instructions"]
+
+    await eventually(refreshed)
 
 
 async def test_a_function_call_before_the_words_arrive_is_tied_to_the_users_message(
@@ -189,10 +203,11 @@ async def test_words_of_a_turn_refused_by_the_rate_limit_still_reach_its_saved_m
     refused = await next_event(socket, "error")
 
     assert "at most 0 messages a minute" in refused["message"]
-    # The words come after the refusal, with no event of their own: wait for them to be saved.
-    for _ in range(50):
-        (question,) = await saved(conversation)
-        if question.content != NOT_TRANSCRIBED:
-            break
-        await asyncio.sleep(0.1)
-    assert (question.content, question.status) == ("I live in Porto.", "error")
+
+    async def filled() -> bool:
+        return [(m.content, m.status) for m in await saved(conversation)] == [
+            ("I live in Porto.", "error")
+        ]
+
+    # The words come after the refusal, with no event of their own.
+    await eventually(filled)
