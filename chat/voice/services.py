@@ -36,7 +36,7 @@ def start_spoken_turn(
 
 def fill_transcript(user_message: Message, transcript: str) -> Message:
     """Put the user's words, transcribed after the answer began, into their saved message."""
-    text = services.storable_text(transcript).strip()[: settings.CHAT_MAX_MESSAGE_CHARS]
+    text = _as_stored(transcript)
     if not text:
         return user_message
     user_message.content = text
@@ -54,9 +54,14 @@ def save_spoken_words(conversation: Conversation, transcript: str) -> Message:
     return Message.objects.create(
         conversation=conversation,
         role=Message.Role.USER,
-        content=services.storable_text(transcript).strip()[: settings.CHAT_MAX_MESSAGE_CHARS],
+        content=_as_stored(transcript),
         via=Message.Via.VOICE,
     )
+
+
+def _as_stored(transcript: str) -> str:
+    # Cut, not refused as a long typed message is: these words were said, and they are kept.
+    return services.storable_text(transcript).strip()[: settings.CHAT_MAX_MESSAGE_CHARS]
 
 
 def keep_heard_part(answer: Message, heard: str, *, extraction_scheduled: bool) -> Message:
