@@ -27,7 +27,14 @@ LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class TurnRejected(Exception):
-    """The message cannot start a turn; the text says why, for the person who sent it."""
+    """The message cannot start a turn; the text says why, for the person who sent it.
+
+    `saved` is the user's message as kept with the error, when it was kept.
+    """
+
+    def __init__(self, reason: str, saved: Message | None = None) -> None:
+        super().__init__(reason)
+        self.saved = saved
 
 
 class InvalidTitle(Exception):
@@ -179,14 +186,14 @@ def _save_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
 
 def _reject(conversation: Conversation, text: str, error: str) -> NoReturn:
     # Outside the turn's transaction, so raising TurnRejected does not roll the message back.
-    Message.objects.create(
+    saved = Message.objects.create(
         conversation=conversation,
         role=Message.Role.USER,
         content=text,
         status=Message.Status.ERROR,
         error=error,
     )
-    raise TurnRejected(error)
+    raise TurnRejected(error, saved)
 
 
 def _answers_in_last_minute(owner_id: int) -> int:

@@ -3,7 +3,9 @@
 Each scripted step waits until it has "heard" half a second of input audio after the previous
 step's answer began, then plays its part of the Realtime protocol: speech started and
 stopped, the transcript, then (after an optional function call and its output) the spoken
-answer as transcript and audio deltas. Each audio delta starts with the server's
+answer as transcript and audio deltas. As the real API transcribes on the side, a step can
+instead send the transcript after the whole answer, report that transcription failed, or never
+send it. Each audio delta starts with the server's
 time.perf_counter() as a double, so a benchmark in the same process can time a delta's way to
 the browser.
 """
@@ -18,7 +20,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from websockets.sync.server import Server, ServerConnection, serve
 
@@ -32,7 +34,9 @@ class Say:
     """The user said `transcript`; the model answers `answer`, a word per `seconds_per_word`.
 
     The answer's deltas go out at once, or `delta_interval` seconds apart (like a model that
-    speaks as it generates).
+    speaks as it generates). `transcription`: the transcript comes "before" the answer, "after"
+    it (after its response.done), "failed" (a transcription failed event after the answer), or
+    "never".
     """
 
     transcript: str
@@ -40,6 +44,7 @@ class Say:
     call: tuple[str, dict[str, Any]] | None = None
     seconds_per_word: float = 0.25
     delta_interval: float = 0.0
+    transcription: Literal["before", "after", "failed", "never"] = "before"
 
 
 @dataclass
@@ -111,7 +116,7 @@ class RealtimeServer:
         self._send(socket, "session.created", session={"id": self._id("sess"), "type": "realtime"})
         heard = 0
         answered_at = 0.0
-        pending: Say | None = None
+        pending: tuple[Say, str] | None = None
         for raw in socket:
             event = json.loads(raw)
             with self._lock:
@@ -126,22 +131,17 @@ class RealtimeServer:
                     pending = self._play(socket, self.steps.popleft())
                     answered_at = time.monotonic()
             elif event["type"] == "response.create" and pending is not None:
-                self._speak(socket, pending)
+                self._speak(socket, *pending)
                 heard, pending, answered_at = 0, None, time.monotonic()
 
-    def _play(self, socket: ServerConnection, step: Step) -> Say | None:
-        """Play a step up to the answer; the Say whose answer waits for a function's output."""
+    def _play(self, socket: ServerConnection, step: Step) -> tuple[Say, str] | None:
+        """Play a step up to the answer; the Say (and the user's item) whose answer waits for a
+        function's output."""
         item = self._id("item")
         self._send(socket, "input_audio_buffer.speech_started", item_id=item, audio_start_ms=0)
         self._send(socket, "input_audio_buffer.speech_stopped", item_id=item, audio_end_ms=500)
-        self._send(
-            socket,
-            "conversation.item.input_audio_transcription.completed",
-            item_id=item,
-            content_index=0,
-            transcript=step.transcript,
-            usage={"type": "duration", "seconds": 0.5},
-        )
+        if not isinstance(step, Say) or step.transcription == "before":
+            self._transcribe(socket, item, step.transcript)
         if isinstance(step, Fail):
             self._send(
                 socket, "error", error={"type": "invalid_request_error", "message": step.message}
@@ -165,7 +165,7 @@ class RealtimeServer:
             socket.close()
             return None
         if step.call is None:
-            self._speak(socket, step)
+            self._speak(socket, step, item)
             return None
         name, arguments = step.call
         response, call_item, call_id = self._id("resp"), self._id("item"), self._id("call")
@@ -187,9 +187,19 @@ class RealtimeServer:
             "arguments": json.dumps(arguments),
         }
         self._done(socket, response, {"type": "function_call", **call})
-        return step
+        return step, item
 
-    def _speak(self, socket: ServerConnection, step: Say) -> None:
+    def _transcribe(self, socket: ServerConnection, item: str, transcript: str) -> None:
+        self._send(
+            socket,
+            "conversation.item.input_audio_transcription.completed",
+            item_id=item,
+            content_index=0,
+            transcript=transcript,
+            usage={"type": "duration", "seconds": 0.5},
+        )
+
+    def _speak(self, socket: ServerConnection, step: Say, heard_item: str) -> None:
         response, item = self._id("resp"), self._id("item")
         self._send(socket, "response.created", response={"id": response, "status": "in_progress"})
         word_samples = int(SAMPLE_RATE * step.seconds_per_word)
@@ -206,6 +216,16 @@ class RealtimeServer:
                 **where,
             )
         self._done(socket, response, {"type": "message", "id": item, "role": "assistant"})
+        if step.transcription == "after":
+            self._transcribe(socket, heard_item, step.transcript)
+        elif step.transcription == "failed":
+            self._send(
+                socket,
+                "conversation.item.input_audio_transcription.failed",
+                item_id=heard_item,
+                content_index=0,
+                error={"type": "transcription_error", "message": "Audio too noisy."},
+            )
 
     def _done(self, socket: ServerConnection, response: str, output: dict[str, Any]) -> None:
         self._send(

@@ -112,6 +112,13 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         )
         await self.event({"type": "turn_started", "transcript": user_message.content, "html": html})
 
+    async def transcribed(self, user_message: Message) -> None:
+        html = await database_sync_to_async(render_to_string)(
+            "chat/partials/transcribed.html",
+            {"user_message": user_message, "conversation": self.conversation},
+        )
+        await self.event({"type": "transcribed", "transcript": user_message.content, "html": html})
+
     async def answer_delta(self, answer: Message, text: str) -> None:
         html = f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">{escape(text)}</span>'
         await self.event({"type": "answer_delta", "text": text, "html": html})

@@ -3,6 +3,10 @@
 The upstream hears and speaks; we save every transcript as the conversation's messages, inject
 the user's memories into its instructions (refreshed on every turn), answer its function calls
 with our tools, and schedule memory extraction after every completed exchange.
+
+The upstream transcribes the user's speech on the side, so their words may arrive after the
+answer began, or never: a turn opens on whichever comes first, the user's message is saved at
+once and filled in when the words come. The answer's deltas are matched to it by response id.
 """
 
 import asyncio
@@ -20,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chat import agent, selectors, services, tool_calls, tools, turns
 from chat.models import Conversation, Message
+from chat.voice import services as voice_services
 from chat.voice import speech
 from chat.voice.session import (
     CLOSE_UPSTREAM,
@@ -27,7 +32,6 @@ from chat.voice.session import (
     SessionEnded,
     SpokenAnswer,
     keep_what_was_heard,
-    open_spoken_turn,
 )
 from memories import project_context, recall, tasks
 from memories import services as memory_services
@@ -41,10 +45,18 @@ SPOKEN_INSTRUCTIONS = "You are talking aloud: answer in short spoken sentences, 
 
 @dataclass
 class RealtimeTurn:
-    """One exchange: the user's saved transcript and the answer being spoken into `spoken`."""
+    """One exchange: the user's message, for the input item `item_id`, and the answer being
+    spoken into `spoken` by the upstream's responses `response_ids` (more than one after a
+    function call)."""
 
+    item_id: str
     user_message: Message
     spoken: SpokenAnswer
+    # Until the user's words are transcribed, or known to be lost.
+    awaiting_words: bool
+    response_ids: set[str] = field(default_factory=set)
+    # The exchange ended before the user's words arrived; extraction reads them, so it waits.
+    extraction_waits: bool = False
     parts: list[str] = field(default_factory=list)
     # Transcript of the answer heard since the last audio delta, tied to the next one.
     unvoiced: str = ""
@@ -126,6 +138,12 @@ class RealtimeEngine:
         self.manager: Any = None
         self.reader: asyncio.Task | None = None
         self.turn: RealtimeTurn | None = None
+        # Every turn of the session by the user's input item, for words that arrive late.
+        self.turns: dict[str, RealtimeTurn] = {}
+        # Items the chat refused to answer (too many turns): their saved message, if any.
+        self.refused: dict[str, Message | None] = {}
+        # The input item the user spoke last, which the next response answers.
+        self.heard_item: str | None = None
         self.last_heard = time.monotonic()
 
     async def open(self) -> int:
@@ -198,44 +216,123 @@ class RealtimeEngine:
             await self.outbox.event({"type": "speech_started"})
             if self.turn and self.answering():
                 await self.barge_in()
+            self.heard_item = event.item_id
         elif kind == "input_audio_buffer.speech_stopped":
             self.last_heard = time.monotonic()
             await self.outbox.event({"type": "speech_ended"})
+        elif kind == "input_audio_buffer.committed":
+            self.heard_item = event.item_id
         elif kind == "conversation.item.input_audio_transcription.completed":
-            await self.start_turn(event.transcript)
-        elif kind == "response.output_audio_transcript.delta" and self.turn:
-            self.turn.parts.append(event.delta)
-            self.turn.unvoiced += event.delta
-            await self.outbox.answer_delta(self.turn.spoken.answer, event.delta)
-        elif kind == "response.output_audio.delta" and self.turn:
-            await self.forward_audio(event)
+            await self.words_arrived(event.item_id, event.transcript)
+        elif kind == "conversation.item.input_audio_transcription.failed":
+            self.words_lost(event.item_id)
+        elif kind == "response.created":
+            await self.response_started(event.response.id)
+        elif kind == "response.output_audio_transcript.delta":
+            if turn := self.turn_answering(event.response_id):
+                turn.parts.append(event.delta)
+                turn.unvoiced += event.delta
+                await self.outbox.answer_delta(turn.spoken.answer, event.delta)
+        elif kind == "response.output_audio.delta":
+            if turn := self.turn_answering(event.response_id):
+                await self.forward_audio(turn, event)
         elif kind == "response.function_call_arguments.done":
             await self.answer_function_call(event)
-        elif kind == "response.done" and self.turn:
-            await self.finish_turn(event.response)
+        elif kind == "response.done":
+            if turn := self.turn_answering(event.response.id):
+                await self.finish_turn(turn, event.response)
         elif kind == "error":
             raise SessionEnded(
                 CLOSE_UPSTREAM, f"The realtime model reported an error: {event.error.message}"
             )
 
-    async def start_turn(self, transcript: str) -> None:
-        transcript = transcript.strip()
-        if not transcript:
-            return
-        await self.save_unfinished_turn()
-        turn = await open_spoken_turn(self.conversation, transcript, self.outbox)
-        if turn is None:
-            return
-        user_message, answer = turn
-        self.turn = RealtimeTurn(user_message, SpokenAnswer(answer))
-        # The topic changed: recall for what was just said, and tie the tools to this message.
-        instructions = await database_sync_to_async(turn_instructions)(
-            self.conversation, user_message, answer
-        )
-        await self.update_session(instructions, source=user_message)
-
-    async def forward_audio(self, event: Any) -> None:
+    def turn_answering(self, response_id: str) -> RealtimeTurn | None:
+        """The turn this response speaks for; None for a response cut off by the user."""
         turn = self.turn
+        return turn if turn is not None and response_id in turn.response_ids else None
+
+    async def response_started(self, response_id: str) -> None:
+        """The upstream answers what the user said last: open its turn, unless the words opened
+        it already or this response goes on after a function call."""
+        item = self.heard_item
+        if item is None or item in self.refused:
+            return
+        if item not in self.turns:
+            await self.open_turn(item, transcript=None)
+        turn = self.turn
+        streaming = turn is not None and turn.spoken.answer.status == Message.Status.STREAMING
+        if streaming and turn.item_id == item:
+            turn.response_ids.add(response_id)
+
+    async def words_arrived(self, item: str, transcript: str) -> None:
+        turn = self.turns.get(item)
+        if turn is not None:
+            await self.fill_words(turn, transcript)
+        elif item in self.refused:
+            saved = self.refused.pop(item)
+            if saved is not None:
+                await database_sync_to_async(voice_services.fill_transcript)(saved, transcript)
+        elif not transcript.strip():
+            # Nothing was understood; an answer the upstream gives anyway keeps the marker.
+            return
+        elif item == self.heard_item or self.heard_item is None:
+            await self.open_turn(item, transcript)
+        else:
+            # Words the user said before speaking again, never answered: still theirs to keep.
+            await database_sync_to_async(voice_services.save_spoken_words)(
+                self.conversation, transcript
+            )
+
+    def words_lost(self, item: str) -> None:
+        """The upstream could not transcribe the item: its message keeps the marker."""
+        self.refused.pop(item, None)
+        if turn := self.turns.get(item):
+            turn.awaiting_words = turn.extraction_waits = False
+
+    async def open_turn(self, item: str, transcript: str | None) -> None:
+        """Save the user's message (its words, or the marker until they come) and the answer's."""
+        await self.save_unfinished_turn()
+        try:
+            user_message, answer = await database_sync_to_async(voice_services.start_spoken_turn)(
+                self.conversation, transcript
+            )
+        except services.TurnRejected as rejection:
+            self.refused[item] = None if transcript else rejection.saved
+            await self.outbox.event({"type": "error", "message": str(rejection)})
+            return
+        turn = RealtimeTurn(
+            item, user_message, SpokenAnswer(answer), awaiting_words=transcript is None
+        )
+        self.turn = self.turns[item] = turn
+        await self.outbox.turn_started(user_message, answer)
+        if transcript is not None:
+            await self.refresh_memory(turn)
+
+    async def fill_words(self, turn: RealtimeTurn, transcript: str) -> None:
+        if not turn.awaiting_words:
+            return
+        turn.awaiting_words = False
+        if not transcript.strip():
+            turn.extraction_waits = False
+            return
+        turn.user_message = await database_sync_to_async(voice_services.fill_transcript)(
+            turn.user_message, transcript
+        )
+        if turn is self.turn:
+            await self.refresh_memory(turn)
+        if turn.extraction_waits:
+            turn.extraction_waits = False
+            await database_sync_to_async(tasks.schedule_extraction)(turn.spoken.answer)
+        await self.outbox.transcribed(turn.user_message)
+
+    async def refresh_memory(self, turn: RealtimeTurn) -> None:
+        """The topic changed: recall for what was just said, and tie the tools to its message."""
+        instructions = await database_sync_to_async(turn_instructions)(
+            self.conversation, turn.user_message, turn.spoken.answer
+        )
+        await self.update_session(instructions, source=turn.user_message)
+
+    async def forward_audio(self, turn: RealtimeTurn, event: Any) -> None:
         pcm = base64.b64decode(event.delta)
         seconds = speech.seconds_of(pcm, REALTIME_SAMPLE_RATE)
         turn.spoken.add(turn.unvoiced, seconds, time.monotonic())
@@ -245,20 +342,19 @@ class RealtimeEngine:
         await self.outbox.audio(pcm)
 
     async def answer_function_call(self, event: Any) -> None:
-        source = self.turn.user_message if self.turn else None
+        turn = self.turn_answering(event.response_id)
+        source = turn.user_message if turn else None
         available = await database_sync_to_async(tools_for)(self.conversation, source)
         called = await agent.call_tool(
             event.name, event.arguments, {tool.name: tool for tool in available}
         )
-        if self.turn:
+        if turn:
             # Shown under the answer and given to later turns, as a typed answer's calls are.
-            await database_sync_to_async(tool_calls.record_tool_call)(
-                self.turn.spoken.answer, called
-            )
+            await database_sync_to_async(tool_calls.record_tool_call)(turn.spoken.answer, called)
             if called.reusable:
                 await database_sync_to_async(memory_services.remember_tool_result)(
                     self.conversation,
-                    self.turn.user_message,
+                    turn.user_message,
                     called.name,
                     called.arguments,
                     called.output,
@@ -268,11 +364,10 @@ class RealtimeEngine:
         )
         await self.connection.response.create()
 
-    async def finish_turn(self, response: Any) -> None:
+    async def finish_turn(self, turn: RealtimeTurn, response: Any) -> None:
         # A response that only called a function goes on in the next one.
         if any(item.type == "function_call" for item in response.output or []):
             return
-        turn = self.turn
         status = Message.Status.COMPLETE if response.status == "completed" else None
         if status is None:
             return
@@ -282,7 +377,10 @@ class RealtimeEngine:
         turn.spoken.answer = answer
         turn.spoken.extraction_scheduled = True
         await self.outbox.answer_finished(answer)
-        await database_sync_to_async(tasks.schedule_extraction)(answer)
+        if turn.awaiting_words:
+            turn.extraction_waits = True
+        else:
+            await database_sync_to_async(tasks.schedule_extraction)(answer)
 
     async def barge_in(self) -> None:
         """Stop the answer where the user cut in, upstream too, and keep what was heard."""
@@ -290,6 +388,9 @@ class RealtimeEngine:
         now = time.monotonic()
         await self.outbox.event({"type": "barge_in"})
         played_ms = turn.audio_ms - (turn.spoken.ends_at - now) * 1000
+        if turn.awaiting_words and not turn.spoken.extraction_scheduled:
+            # Not now, as keeping the heard part would: once the user's words arrive.
+            turn.spoken.extraction_scheduled = turn.extraction_waits = True
         await self.connection.response.cancel()
         if turn.audio_item_id:
             await self.connection.conversation.item.truncate(

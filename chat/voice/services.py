@@ -10,6 +10,8 @@ from chat.models import Conversation, Message
 from memories import tasks
 
 INTERRUPTED = "Interrupted: you started speaking. Kept up to the point you heard."
+# What a spoken message says until its words are transcribed, and for good if they never are.
+NOT_TRANSCRIBED = "(not transcribed)"
 # A session that died without releasing its lock frees it this long after its own time is up.
 LOCK_GRACE_SECONDS = 60
 
@@ -18,12 +20,48 @@ class VoiceSessionBusy(Exception):
     """The user already has a voice session open (another tab or device)."""
 
 
-def start_spoken_turn(conversation: Conversation, transcript: str) -> tuple[Message, Message]:
-    """Start a turn exactly as typed chat does, then mark both of its messages as spoken."""
-    user_message, answer = services.start_turn(conversation, transcript)
+def start_spoken_turn(
+    conversation: Conversation, transcript: str | None
+) -> tuple[Message, Message]:
+    """Start a turn exactly as typed chat does, then mark both of its messages as spoken.
+
+    `transcript` None: the answer began before the user's words were transcribed. The message is
+    saved now, saying so, so that it stays in the conversation if the words never come.
+    """
+    user_message, answer = services.start_turn(conversation, transcript or NOT_TRANSCRIBED)
     Message.objects.filter(pk__in=[user_message.pk, answer.pk]).update(via=Message.Via.VOICE)
     user_message.via = answer.via = Message.Via.VOICE
     return user_message, answer
+
+
+def fill_transcript(user_message: Message, transcript: str) -> Message:
+    """Put the user's words, transcribed after the answer began, into their saved message."""
+    text = _as_stored(transcript)
+    if not text:
+        return user_message
+    user_message.content = text
+    user_message.save(update_fields=["content"])
+    conversation = user_message.conversation
+    # The first message names the conversation, so the marker may have named it.
+    if conversation.title == NOT_TRANSCRIBED:
+        conversation.title = " ".join(text.split())[: services.TITLE_LENGTH]
+        conversation.save(update_fields=["title"])
+    return user_message
+
+
+def save_spoken_words(conversation: Conversation, transcript: str) -> Message:
+    """Keep words the upstream transcribed but never answered (the user went on speaking)."""
+    return Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.USER,
+        content=_as_stored(transcript),
+        via=Message.Via.VOICE,
+    )
+
+
+def _as_stored(transcript: str) -> str:
+    # Cut, not refused as a long typed message is: these words were said, and they are kept.
+    return services.storable_text(transcript).strip()[: settings.CHAT_MAX_MESSAGE_CHARS]
 
 
 def keep_heard_part(answer: Message, heard: str, *, extraction_scheduled: bool) -> Message:

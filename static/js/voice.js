@@ -134,6 +134,7 @@
         show("listening", "Listening: nothing was understood, please say it again.");
         break;
       case "turn_started":
+      case "transcribed":
       case "answer_delta":
       case "answer_finished":
         // The same fragments as the typed chat's socket, swapped into the page the same way.

@@ -52,7 +52,8 @@ def test_a_realtime_voice_turn_calls_a_tool_is_cut_short_and_a_typed_chat_rememb
             LONG_ANSWER,
             call=("remember", {"text": "Lives in Porto, prefers window seats", "kind": "profile"}),
         ),
-        Say("Thanks, that is all.", "You are welcome."),
+        # Transcribed after the answer, as the real API often does: the words fill the message.
+        Say("Thanks, that is all.", "You are welcome.", transcription="after"),
     )
     sign_up(page, live_server_url)
     start_new_chat(page)

@@ -1,7 +1,7 @@
 """Voice test helpers: spoken audio made by Piper, and a voice socket to send it through."""
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -9,8 +9,10 @@ from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
 
 from accounts.models import User
+from chat.models import Message
 from chat.voice import speech
 from tests.conftest import _session_cookie_for
+from tests.realtime_upstream import RealtimeServer
 
 SENTENCE = "I live in Porto and I prefer window seats."
 RATE = speech.INPUT_SAMPLE_RATE
@@ -116,3 +118,28 @@ def _no_voice_locks_left():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def realtime_server() -> Iterator[RealtimeServer]:
+    with RealtimeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def realtime(realtime_server, upstream, settings) -> Iterator[RealtimeServer]:
+    """Voice goes to our Realtime server; memory extraction to the Responses test server."""
+    realtime_server.reset()
+    settings.OPENAI_REALTIME_URL = realtime_server.base_url
+    settings.OPENAI_REALTIME_MODEL = "test-realtime"
+    yield realtime_server
+    realtime_server.reset()
+
+
+async def speak(socket: WebsocketCommunicator, seconds: float = 0.6) -> None:
+    """Microphone audio for the Realtime test server, which hears it whatever it holds."""
+    await socket.send_to(bytes_data=silence(seconds))
+
+
+async def saved(conversation) -> list[Message]:
+    return [message async for message in Message.objects.filter(conversation=conversation)]

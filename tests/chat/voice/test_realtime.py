@@ -2,46 +2,20 @@
 
 import asyncio
 import json
-from collections.abc import Iterator
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.urls import reverse
 
-from chat.models import Message, ToolCall
+from chat.models import ToolCall
 from chat.voice.services import INTERRUPTED
 from memories import selectors as memory_selectors
 from memories import services as memory_services
 from memories.models import Memory
-from tests.chat.voice.conftest import close_code, next_event, silence
-from tests.realtime_upstream import Drop, Fail, RealtimeServer, Say
+from tests.chat.voice.conftest import close_code, next_event, saved, speak
+from tests.realtime_upstream import Drop, Fail, Say
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="session")
-def realtime_server() -> Iterator[RealtimeServer]:
-    with RealtimeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def realtime(realtime_server, upstream, settings) -> Iterator[RealtimeServer]:
-    """Voice goes to our Realtime server; memory extraction to the Responses test server."""
-    realtime_server.reset()
-    settings.OPENAI_REALTIME_URL = realtime_server.base_url
-    settings.OPENAI_REALTIME_MODEL = "test-realtime"
-    yield realtime_server
-    realtime_server.reset()
-
-
-async def speak(socket, seconds: float = 0.6) -> None:
-    """Microphone audio; the test server hears it whatever it holds."""
-    await socket.send_to(bytes_data=silence(seconds))
-
-
-async def saved(conversation) -> list[Message]:
-    return [message async for message in Message.objects.filter(conversation=conversation)]
 
 
 async def test_a_turn_is_saved_and_its_function_call_is_answered_by_our_tools(
