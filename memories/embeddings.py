@@ -30,6 +30,9 @@ DIMENSIONS = 384
 # The model's max_seq_length (sentence_bert_config.json): longer texts are cut, as before.
 MAX_TOKENS = 256
 BATCH_SIZE = 64
+# The languages (as memories.index.language_of names them) the model was trained on: English
+# sentence pairs only. In any other its similarities are high for every pair and say little.
+LANGUAGES = frozenset({"english"})
 _load_lock = threading.Lock()
 
 
