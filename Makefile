@@ -40,6 +40,8 @@ lint: install
 # Benchmarks (not part of the tests): each prints a table and writes bench/results/*.json.
 bench: install
 	$(BIN)/python bench/embedding_compare.py
+	$(BIN)/python bench/query_embedding.py
+	$(BIN)/python bench/multilingual_embedder.py
 	$(BIN)/python bench/locomo_retrieval.py
 	$(BIN)/python bench/retrieval_speed.py
 	$(BIN)/python bench/recall_quality.py

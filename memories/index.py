@@ -103,6 +103,17 @@ def tokenize(text: str) -> list[str]:
     ] + pairs
 
 
+def language_of(text: str) -> str:
+    """The language tokenize reads `text` in, or "cjk" for text written mostly in Han, kana or
+    Hangul (indexed by character pairs, whatever its language)."""
+    text = _folded(text)
+    written_cjk = sum(len(run) for run in CJK_RUN.findall(text))
+    words = WORD.findall(CJK_RUN.sub(" ", text))
+    if written_cjk > sum(len(word) for word in words):
+        return "cjk"
+    return _language_of(text, words)
+
+
 def _character_pairs(run: str) -> list[str]:
     """Overlapping pairs of characters, the usual index terms for text without word breaks."""
     if len(run) == 1:

@@ -77,7 +77,9 @@ def recall(owner: User, text: str, *, scopes: Scopes) -> list[RecalledMemory]:
     found = load_hits(owner, hits)
     similarities = _closest_clause_similarities(text, found)
     candidates = [
-        relevance.Candidate(item.memory.text, item.memory.kind, similarity, item.standing)
+        relevance.Candidate(
+            item.memory.text, item.memory.kind, similarity, item.standing, item.lexical_standing
+        )
         for item, similarity in zip(found, similarities, strict=True)
     ]
     recalled = []

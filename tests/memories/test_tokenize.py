@@ -3,7 +3,7 @@
 import pytest
 
 from memories import retrieval, services
-from memories.index import tokenize
+from memories.index import language_of, tokenize
 from memories.scopes import EVERYWHERE
 
 
@@ -84,3 +84,17 @@ def test_german_question_recalls_the_german_memory_by_its_stem(user):
 
     assert [hit.memory_id for hit in hits] == [cats.id]
     assert hits[0].lexical > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Where do I live now?", "english"),
+        ("Wo wohne ich eigentlich?", "german"),
+        ("¿Dónde vivo ahora?", "spanish"),
+        ("私はどこに住んでいますか", "cjk"),
+        ("TOEICで800点を目指して英語を勉強している", "cjk"),
+    ],
+)
+def test_the_language_a_text_is_read_in(text, language):
+    assert language_of(text) == language
