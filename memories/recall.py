@@ -75,12 +75,17 @@ def recall(owner: User, text: str, *, scopes: Scopes) -> list[RecalledMemory]:
         return []
     hits = retrieval.search(owner.pk, text, limit=settings.MEMORY_CONTEXT_LIMIT * 2, scopes=scopes)
     found = load_hits(owner, hits)
-    similarities = _closest_clause_similarities(text, found)
+    similarities, clause_leaders = _clause_similarities(text, found)
     candidates = [
         relevance.Candidate(
-            item.memory.text, item.memory.kind, similarity, item.standing, item.lexical_standing
+            item.memory.text,
+            item.memory.kind,
+            similarity,
+            item.standing,
+            item.lexical_standing,
+            leads_a_clause=at in clause_leaders,
         )
-        for item, similarity in zip(found, similarities, strict=True)
+        for at, (item, similarity) in enumerate(zip(found, similarities, strict=True))
     ]
     recalled = []
     budget = settings.MEMORY_CONTEXT_TOKEN_BUDGET
@@ -93,19 +98,28 @@ def recall(owner: User, text: str, *, scopes: Scopes) -> list[RecalledMemory]:
     return recalled
 
 
-def _closest_clause_similarities(text: str, found: list[RecalledMemory]) -> list[float]:
-    """Each memory's similarity to the clause of `text` it is closest to.
+def _clause_similarities(text: str, found: list[RecalledMemory]) -> tuple[list[float], set[int]]:
+    """Each memory's similarity to the clause of `text` it is closest to, and the positions of
+    the memories that lead a clause by relevance.STANDOUT_GAP.
 
     A message that asks two things ("Where do I live, and which seats do I like?") is far in
     meaning from the memory answering each half; every clause is compared on its own too.
     """
     clauses = [clause for clause in CLAUSE_BREAK.split(text) if len(tokenize(clause)) >= 1]
     if len(clauses) < 2 or not found:
-        return [item.similarity for item in found]
+        return [item.similarity for item in found], set()
     clause_vectors = embeddings.embed_texts(clauses)
     memory_vectors = np.stack([embeddings.from_bytes(item.memory.embedding) for item in found])
-    closest = (memory_vectors @ clause_vectors.T).max(axis=1)
-    return [max(item.similarity, float(best)) for item, best in zip(found, closest, strict=True)]
+    by_clause = memory_vectors @ clause_vectors.T
+    closest = by_clause.max(axis=1)
+    leaders = set()
+    if len(found) > 1:
+        for column in by_clause.T:
+            runner_up, best = np.partition(column, -2)[-2:]
+            if best - runner_up >= relevance.STANDOUT_GAP:
+                leaders.add(int(column.argmax()))
+    similarities = [max(item.similarity, float(c)) for item, c in zip(found, closest, strict=True)]
+    return similarities, leaders
 
 
 def estimate_tokens(text: str) -> int:

@@ -93,6 +93,10 @@ class Candidate:
     standing: float
     # The same for the memory's BM25 score against the message.
     lexical_standing: float = float("nan")
+    # Closest, by STANDOUT_GAP, to one clause of a message that asks several things ("Where do I
+    # live, and which seats do I like?"): the clause's one best memory, as `stands_out` is the
+    # whole message's.
+    leads_a_clause: bool = False
 
     def clears(self, bar: "Bar") -> bool:
         return self.similarity >= bar.similarity and not self.standing < bar.standing
@@ -185,7 +189,9 @@ def relevant(message: str, candidates: Sequence[Candidate]) -> list[int]:
         if encyclopedic and not names_it and candidate.kind != MemoryKind.TOOL_RESULT:
             continue
         shared = len(asked & terms)
-        stands_out = candidate.similarity == top and top - runner_up >= STANDOUT_GAP
+        stands_out = candidate.leads_a_clause or (
+            candidate.similarity == top and top - runner_up >= STANDOUT_GAP
+        )
         # A name the memory also holds is evidence about the user's world, whoever asks about it
         # and however ("When did Caroline go to the support group?").
         if (names_it and candidate.clears(CLOSE_WITH_EVIDENCE)) or _passes(

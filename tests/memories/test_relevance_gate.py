@@ -165,3 +165,15 @@ def test_a_japanese_question_sharing_two_words_gets_its_memory(user, make_memory
         make_memory(user, text)
 
     assert injected(user, "建築の勉強に役立つ本を教えて") == ["京都の大学で建築を勉強している"]
+
+
+def test_the_readme_demo_recalls_both_things_said_in_one_breath(user, make_memory):
+    # What a new user's first spoken sentence stores ("I live in Porto and I prefer window seats"),
+    # then asks in a new chat: the two facts are all this user has.
+    make_memory(user, "Lives in Porto", kind="profile")
+    make_memory(user, "Prefers window seats", kind="preference")
+
+    assert sorted(injected(user, "Where do I live, and which seats do I like?")) == [
+        "Lives in Porto",
+        "Prefers window seats",
+    ]
