@@ -178,10 +178,15 @@ def _save_turn(conversation: Conversation, text: str) -> tuple[Message, Message]
         .exclude(pk=user_message.pk)
         .exists()
     ):
-        conversation.title = " ".join(text.split())[:TITLE_LENGTH]
+        conversation.title = title_from(text)
     conversation.updated_at = timezone.now()
     conversation.save(update_fields=["title", "updated_at"])
     return user_message, assistant_message
+
+
+def title_from(text: str) -> str:
+    """The title a conversation takes from its first message."""
+    return " ".join(text.split())[:TITLE_LENGTH]
 
 
 def _reject(conversation: Conversation, text: str, error: str) -> NoReturn:

@@ -44,7 +44,7 @@ def fill_transcript(user_message: Message, transcript: str) -> Message:
     conversation = user_message.conversation
     # The first message names the conversation, so the marker may have named it.
     if conversation.title == NOT_TRANSCRIBED:
-        conversation.title = " ".join(text.split())[: services.TITLE_LENGTH]
+        conversation.title = services.title_from(text)
         conversation.save(update_fields=["title"])
     return user_message
 
