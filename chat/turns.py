@@ -126,13 +126,21 @@ def _prepare_request(
     """
     instructions = INSTRUCTIONS + selectors.project_instructions(conversation)
     items = history.history_items(conversation, before=answer)
-    memory = recall.retrieve_for_turn(conversation, user_message, answer)
-    if not memory.enabled:
+    context = turn_context(conversation, user_message, answer)
+    if context is None:
         return instructions, items, tools.general_tools()
-    work = project_context.for_turn(conversation, answer, recalled=memory.recalled)
-    context = "\n".join(block for block in (work, memory.context) if block)
     if context:
         # Just before the newest user message, so it is read as context for this turn.
         items.insert(len(items) - 1, {"role": "developer", "content": context})
     memory_tools = tools.memory_tools(conversation, source=user_message)
     return instructions, items, [*memory_tools, *tools.general_tools()]
+
+
+def turn_context(conversation: Conversation, user_message: Message, answer: Message) -> str | None:
+    """The project's state and the memories recalled for `user_message`, logged as used by
+    `answer` (typed and spoken turns alike); None when the conversation's memory is off."""
+    memory = recall.retrieve_for_turn(conversation, user_message, answer)
+    if not memory.enabled:
+        return None
+    work = project_context.for_turn(conversation, answer, recalled=memory.recalled)
+    return "\n".join(block for block in (work, memory.context) if block)

@@ -33,7 +33,7 @@ from chat.voice.session import (
     SpokenAnswer,
     keep_what_was_heard,
 )
-from memories import project_context, recall, tasks
+from memories import recall, tasks
 from memories import services as memory_services
 from memories.scopes import scope_of
 from memories.selectors import memory_enabled
@@ -78,12 +78,8 @@ def opening_instructions(conversation: Conversation) -> str:
 def turn_instructions(conversation: Conversation, user_message: Message, answer: Message) -> str:
     """The instructions for answering `user_message`, with the memories and project state the
     typed chat would give it, logged as used by `answer` (the dashboard's "used by")."""
-    memory = recall.retrieve_for_turn(conversation, user_message, answer)
-    if not memory.enabled:
-        return spoken_instructions(conversation, "")
-    work = project_context.for_turn(conversation, answer, recalled=memory.recalled)
     return spoken_instructions(
-        conversation, "\n".join(block for block in (work, memory.context) if block)
+        conversation, turns.turn_context(conversation, user_message, answer) or ""
     )
 
 
