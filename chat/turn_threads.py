@@ -7,6 +7,7 @@ SQLite, which lets one writer in at a time, CHAT_TURN_THREADS is 0 and they stay
 thread.
 """
 
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -48,11 +49,18 @@ def close_connections() -> None:
     size = settings.CHAT_TURN_THREADS
     if size == 0:
         return
-    every_thread = threading.Barrier(size)
+    pool = _pool(size)
+    # The pool starts threads as work comes, up to `size`: the barrier is for those it started.
+    started = len(pool._threads)
+    if started == 0:
+        return
+    every_thread = threading.Barrier(started)
 
     def close() -> None:
-        every_thread.wait(timeout=30)
+        # A thread busy past the timeout breaks the barrier: the others still close theirs.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            every_thread.wait(timeout=30)
         connections.close_all()
 
-    for done in [_pool(size).submit(close) for _ in range(size)]:
+    for done in [pool.submit(close) for _ in range(started)]:
         done.result()
