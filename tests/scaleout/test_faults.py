@@ -54,7 +54,9 @@ SCALE_OUT = ROOT / "deploy" / "scale-out"
 DATABASE_ALIAS = "scale_out"
 PASSWORD = "correct horse battery staple"
 TABS = 6
-LEASE_SECONDS = 3
+# Short, so the test is quick, and long enough that two busy CPUs do not let a live answer's
+# lease lapse.
+LEASE_SECONDS = 5
 # The second round's answers take six seconds: every one is mid-stream when the faults strike.
 SLOW_ANSWER = " ".join(f"word{number}" for number in range(60))
 WORD_DELAY_SECONDS = 0.1
@@ -395,6 +397,11 @@ async def test_a_killed_web_process_worker_and_restarted_redis_lose_nothing(
         for tab in tabs:
             await tab.open_socket()
         await _chat_through_faults(scale_out, upstream, extraction_model, tabs)
+    except AssertionError:
+        # What the processes said, for whoever reads the failure.
+        for log in sorted(scale_out.run_dir.glob("*.log")):
+            print(f"== {log.name}\n{log.read_text()[-4000:]}")
+        raise
     finally:
         for tab in tabs:
             await tab.close()
@@ -422,25 +429,38 @@ async def _chat_through_faults(
             tab.conversation_id: tab.ended(answers[round_][tab.conversation_id]) for tab in tabs
         }
 
-    def last_frames(round_: int) -> str:
+    def ended_as(round_: int, wanted: str | None) -> dict[int, bool]:
+        return {
+            conversation: ending is not None and wanted in (None, ending)
+            for conversation, ending in endings(round_).items()
+        }
+
+    def last_frames(round_: int, wanted: str | None) -> str:
         return "\n".join(
-            f"{tab.conversation_id}: {[frame[:90] for frame in tab.frames[-3:]]}"
+            f"{conversation}: {[frame[:90] for frame in tab.frames[-3:]]}"
             for tab in tabs
-            if not tab.ended(answers[round_][tab.conversation_id])
+            for conversation, done in ended_as(round_, wanted).items()
+            if conversation == tab.conversation_id and not done
         )
 
-    async def all_end(round_: int) -> None:
+    async def all_end(round_: int, wanted: str | None = None) -> None:
+        """Wait until every page shows the round's answer ended (as `wanted`, if given).
+
+        A complete answer is waited for as such: a page can first see a live answer marked
+        interrupted, when its process was starved past the lease, and then complete.
+        """
         await _eventually(
-            lambda: all(endings(round_).values()),
+            lambda: all(ended_as(round_, wanted).values()),
             lambda: (
-                f"every answer of round {round_} to end on its page: {endings(round_)}; "
-                f"the last frames of the others:\n{last_frames(round_)}"
+                f"every answer of round {round_} to end ({wanted or 'any way'}) on its page: "
+                f"{endings(round_)}; the last frames of the others:\n"
+                f"{last_frames(round_, wanted)}"
             ),
         )
 
     # Round 1: quick answers; their extractions keep both workers in model calls for a while.
     await chat(1)
-    await all_end(1)
+    await all_end(1, "complete")
 
     async def chat_slowly(round_: int) -> None:
         upstream.script(*[Text(SLOW_ANSWER, delay=WORD_DELAY_SECONDS) for _ in tabs])
@@ -468,7 +488,7 @@ async def _chat_through_faults(
 
     # Round 3: every page reconnected, to the surviving process, and chats on.
     await chat(3)
-    await all_end(3)
+    await all_end(3, "complete")
 
     # Round 4: slow answers again, on the survivor; mid-stream Redis restarts. The answers go on
     # and are saved whole. Whether their pages see them end is not asserted: after a restart
