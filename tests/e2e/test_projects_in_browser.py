@@ -53,7 +53,10 @@ def test_a_decision_told_in_a_project_chat_is_used_in_its_next_chat(page, live_s
     page.get_by_role("button", name="New chat in this project").click()
     wait_for_socket(page)
     send(page, "We decided to ship the beta on May 2.")
-    expect(page.locator(".message--assistant.message--complete").last).to_contain_text("You said")
+    told = page.locator(".message--assistant.message--complete").last
+    expect(told).to_contain_text("You said")
+    # Learned after the answer, by a task: the project's page shows it once the chat says so.
+    expect(told.get_by_role("region", name="Memory updated")).to_contain_text("May 2")
 
     page.get_by_role("link", name="Beta launch").first.click()
     expect(page.locator("#project-memories")).to_contain_text("Decided to ship the beta on May 2")
