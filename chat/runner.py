@@ -103,8 +103,13 @@ async def start_answer(
 
 
 async def request_stop(conversation_id: int) -> None:
-    """Stop the conversation's answers, the streaming one and those waiting behind it."""
-    await get_channel_layer().group_send(answers_group(conversation_id), {"type": "answer.stop"})
+    """Stop the conversation's answers, the streaming one and those waiting behind it: recorded
+    in the database first, then told to their processes through the channel layer."""
+    await in_turn_thread(services.mark_answers_stopped)(conversation_id)
+    with contextlib.suppress(*CHANNEL_LAYER_DOWN):
+        await get_channel_layer().group_send(
+            answers_group(conversation_id), {"type": "answer.stop"}
+        )
 
 
 async def request_text_so_far(conversation_id: int, reply_channel: str) -> None:
@@ -136,14 +141,22 @@ async def _sweep_forever() -> None:
             logger.exception("The sweep for abandoned answers failed")
 
 
-async def _renew_lease(answer: Message) -> None:
+async def _renew_lease(running: RunningAnswer) -> None:
     # Not on the shared thread-sensitive thread: a queue of turns there must not make a live
     # answer look abandoned to the other processes.
     renew = database_sync_to_async(services.renew_lease, thread_sensitive=False)
     # The answer was saved with a fresh lease: the first renewal can wait.
     while True:
         await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 3)
-        await renew(answer)
+        if not await renew(running.answer):
+            _stop(running)
+            return
+
+
+def _stop(running: RunningAnswer) -> None:
+    if not running.stop_requested:
+        running.stop_requested = True
+        running.task.cancel()
 
 
 async def _run(running: RunningAnswer) -> None:
@@ -153,7 +166,7 @@ async def _run(running: RunningAnswer) -> None:
     # Joined before the answer starts, so no Stop or page that asks for the text is missed.
     joined = await _join(group, channel)
     listener = asyncio.create_task(_listen(group, channel, running, joined=joined))
-    heartbeat = asyncio.create_task(_renew_lease(running.answer))
+    heartbeat = asyncio.create_task(_renew_lease(running))
     try:
         lock = _turn_locks.setdefault(running.conversation.pk, asyncio.Lock())
         async with lock:
@@ -242,9 +255,8 @@ async def _listen(group: str, channel: str, running: RunningAnswer, *, joined: b
             request = await layer.receive(channel)
             if request["type"] == "answer.ended":
                 return
-            if request["type"] == "answer.stop" and not running.stop_requested:
-                running.stop_requested = True
-                running.task.cancel()
+            if request["type"] == "answer.stop":
+                _stop(running)
             elif request["type"] == "answer.sync":
                 async with running.publishing:
                     running.answer.content = "".join(running.parts)

@@ -145,11 +145,35 @@ def lease_from_now() -> datetime:
     return timezone.now() + timedelta(seconds=settings.CHAT_ANSWER_LEASE_SECONDS)
 
 
-def renew_lease(answer: Message) -> None:
-    """Tell other processes that the one streaming `answer` is still alive."""
-    Message.objects.filter(pk=answer.pk, status=Message.Status.STREAMING).update(
+def renew_lease(answer: Message) -> bool:
+    """Tell other processes that the one streaming `answer` is still alive.
+
+    Returns False once a reader stopped the answer (see `mark_answers_stopped`): the process
+    streaming it must end it.
+    """
+    renewed = Message.objects.filter(pk=answer.pk, status=Message.Status.STREAMING).update(
         lease_expires_at=lease_from_now()
     )
+    return (
+        bool(renewed)
+        or not Message.objects.filter(pk=answer.pk, status=Message.Status.STOPPED).exists()
+    )
+
+
+def mark_answers_stopped(conversation_id: int) -> int:
+    """Record that a reader stopped the conversation's streaming and waiting answers; returns
+    how many.
+
+    Stop also reaches the answers through the channel layer at once. This record is what the
+    processes streaming them see on their next lease renewal when that message is lost (a
+    Redis restart, a receive cancelled under channels_redis): a Stop is never ignored. The
+    process keeps the text that arrived when it ends the answer.
+    """
+    return Message.objects.filter(
+        conversation_id=conversation_id,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+    ).update(status=Message.Status.STOPPED, error="")
 
 
 def interrupt_abandoned_answers(conversation_id: int | None = None) -> list[Message]:
@@ -231,6 +255,26 @@ def finish_answer(
     message.time_to_first_token_ms = time_to_first_token_ms
     message.save()
     return message
+
+
+def keep_cut_short_answer(
+    message: Message, *, content: str, time_to_first_token_ms: float | None
+) -> Message:
+    """Save what arrived of an answer whose stream was cut short: as stopped when a reader had
+    stopped it (the record `mark_answers_stopped` left), otherwise as interrupted."""
+    with transaction.atomic():
+        stopped = (
+            Message.objects.select_for_update()
+            .filter(pk=message.pk, status=Message.Status.STOPPED)
+            .exists()
+        )
+        return finish_answer(
+            message,
+            content=content,
+            status=Message.Status.STOPPED if stopped else Message.Status.INCOMPLETE,
+            error="" if stopped else ANSWER_INTERRUPTED,
+            time_to_first_token_ms=time_to_first_token_ms,
+        )
 
 
 def end_unfinished_answer(answer: Message, error: str) -> Message:

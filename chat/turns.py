@@ -113,7 +113,10 @@ async def stream_answer(
         if not finished:
             # Cancelled or crashed mid-stream: keep what arrived. Shielded, because the task
             # running us is being cancelled and the save must still reach the database.
-            await asyncio.shield(save(Message.Status.INCOMPLETE, error=services.ANSWER_INTERRUPTED))
+            kept = in_turn_thread(services.keep_cut_short_answer)(
+                answer, content="".join(parts), time_to_first_token_ms=first_token_ms
+            )
+            await asyncio.shield(kept)
 
 
 def _prepare_request(

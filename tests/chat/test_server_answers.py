@@ -8,6 +8,7 @@ import re
 import pytest
 from asgiref.sync import sync_to_async
 
+from chat import services
 from chat.models import Message
 from memories.models import ExtractionRun
 from tests.upstream import Text
@@ -133,6 +134,26 @@ async def test_stop_from_another_page_of_the_conversation_stops_the_answer(
     frames = [frame async for frame in frames_until_final(sender, seconds=5)]
     assert "message--stopped" in frames[-1]
     assert (await answer_of(conversation)).status == Message.Status.STOPPED
+
+
+async def test_a_stop_whose_message_is_lost_still_stops_the_answer_at_its_next_renewal(
+    open_chat, upstream, conversation, user, settings
+):
+    # Renewed every 0.2 s. The Stop is only recorded, as when its channel layer message is lost.
+    settings.CHAT_ANSWER_LEASE_SECONDS = 0.6
+    upstream.script(Text(STORY, delay=0.3))
+    socket = await open_chat(conversation.pk, user)
+    await send_chat(socket, "Tell me a long story")
+    received = await first_delta(socket)
+
+    assert await sync_to_async(services.mark_answers_stopped)(conversation.pk) == 1
+
+    frames = [frame async for frame in frames_until_final(socket, seconds=5)]
+    assert "message--stopped" in frames[-1]
+    answer = await answer_of(conversation)
+    assert answer.status == Message.Status.STOPPED
+    assert answer.content.startswith(received)
+    assert answer.content != STORY
 
 
 async def test_the_memory_notice_is_pushed_to_the_page_when_extraction_ends(
