@@ -17,6 +17,8 @@ from chat.turn_threads import in_turn_thread
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+# A page shows a few answers streaming at most (one, and those queued behind it).
+MAX_ANSWERS_ASKED_ABOUT = 50
 
 
 def _new_turn(conversation: Conversation, text: str) -> tuple[Message, Message, list[Message]]:
@@ -74,6 +76,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if "stop" in payload:
                 await runner.request_stop(self.conversation.pk)
                 return
+            if "ended" in payload:
+                await self.show_how_answers_ended(payload["ended"])
+                return
             if "regenerate" in payload:
                 start = functools.partial(redo.regenerate_last_answer, self.conversation)
             else:
@@ -92,6 +97,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(str(rejection))
             return
         await runner.start_answer(self.conversation, user_message, answer, replaced=replaced)
+
+    async def show_how_answers_ended(self, answer_ids: object) -> None:
+        """Send the final state of the answers a reconnected page still shows as streaming."""
+        if not isinstance(answer_ids, list) or not all(
+            type(answer_id) is int for answer_id in answer_ids
+        ):
+            raise TypeError
+        for html in await runner.how_answers_ended(
+            self.conversation, answer_ids[:MAX_ANSWERS_ASKED_ABOUT]
+        ):
+            await self.send(text_data=html)
 
     async def chat_frame(self, event: dict) -> None:
         """A frame for every page of the conversation (see chat.runner)."""

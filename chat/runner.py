@@ -19,7 +19,7 @@ from django.utils.html import escape
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from chat import services, turns
+from chat import selectors, services, turns
 from chat.models import Conversation, Message
 from chat.streaming import batched
 from chat.turn_threads import in_turn_thread
@@ -117,6 +117,13 @@ async def request_text_so_far(conversation_id: int, reply_channel: str) -> None:
     await get_channel_layer().group_send(
         answers_group(conversation_id), {"type": "answer.sync", "reply_channel": reply_channel}
     )
+
+
+async def how_answers_ended(conversation: Conversation, answer_ids: list[int]) -> list[str]:
+    """The final renders of those of `answer_ids` (the conversation's answers a page still shows
+    as streaming) that ended while that page's socket was down, and so missed its frames."""
+    ended = await in_turn_thread(selectors.ended_answers)(conversation, answer_ids)
+    return [await _render_answer(message) for message in ended]
 
 
 async def interrupt_abandoned(conversation_id: int | None = None) -> None:

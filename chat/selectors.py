@@ -69,3 +69,12 @@ def project_instructions(conversation: Conversation) -> str:
         "instructions for the project; follow them in this chat:\n"
         f"<project_instructions>\n{project.instructions}\n</project_instructions>"
     )
+
+
+def ended_answers(conversation: Conversation, answer_ids: list[int]) -> list[Message]:
+    """Those of `answer_ids` that are answers in `conversation` and no longer streaming."""
+    return list(
+        conversation.messages.filter(pk__in=answer_ids, role=Message.Role.ASSISTANT)
+        .exclude(status=Message.Status.STREAMING)
+        .order_by("pk")
+    )

@@ -107,6 +107,15 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     markSocket(event, "open");
     showSocketStatus("");
+    // Answers shown as streaming may have ended while the socket was down, and their last
+    // frames were missed: ask how they ended (the server sends the text so far of the others).
+    var streaming = document.querySelectorAll("#messages .message--assistant.message--streaming");
+    var ids = Array.prototype.map.call(streaming, function (article) {
+      return parseInt(article.id.replace("message-", ""), 10);
+    });
+    if (ids.length) {
+      event.detail.socketWrapper.send(JSON.stringify({ ended: ids }), event.target);
+    }
   });
 
   document.addEventListener("htmx:wsClose", function (event) {

@@ -187,3 +187,48 @@ async def test_no_memory_notice_reaches_another_users_page(
         pass
 
     assert await their_socket.receive_nothing(timeout=0.5)
+
+
+async def test_a_page_back_after_its_answer_ended_is_told_how_it_ended(
+    open_chat, upstream, conversation, user
+):
+    upstream.script(Text(STORY, delay=0.1))
+    first = await open_chat(conversation.pk, user)
+    await send_chat(first, "Tell me a long story")
+    await first_delta(first)
+    await first.disconnect(timeout=5)
+    answer = await wait_until_ended(conversation)
+
+    again = await open_chat(conversation.pk, user)
+    await again.send_to(text_data=json.dumps({"ended": [answer.pk]}))
+
+    while f'id="message-{answer.pk}"' not in (told := await again.receive_from(timeout=10)):
+        pass
+    assert "message--complete" in told
+    assert TEXT_OF_RENDER.search(told)["text"].strip() == f"<p>{STORY}</p>"
+
+
+async def test_a_page_is_told_nothing_of_answers_outside_its_conversation(
+    open_chat, conversation, user, other_user, make_conversation, make_turn
+):
+    theirs = await sync_to_async(make_conversation)(other_user)
+    their_turn = await sync_to_async(make_turn)(theirs, "My secret plan", "Their answer")
+    my_other = await sync_to_async(make_conversation)(user)
+    other_turn = await sync_to_async(make_turn)(my_other, "Elsewhere", "Another answer")
+    socket = await open_chat(conversation.pk, user)
+
+    await socket.send_to(
+        text_data=json.dumps({"ended": [their_turn.answer.pk, other_turn.answer.pk]})
+    )
+
+    assert await socket.receive_nothing(timeout=1)
+
+
+async def test_asking_how_answers_ended_with_anything_but_ids_gets_a_clear_error(
+    open_chat, conversation, user
+):
+    socket = await open_chat(conversation.pk, user)
+
+    await socket.send_to(text_data=json.dumps({"ended": "1; drop table"}))
+
+    assert "could not be read" in await socket.receive_from(timeout=5)

@@ -2,6 +2,7 @@
 against real server processes that stream from the test Responses server."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.e2e.test_chat_in_browser import send, sign_up, start_new_chat
 from tests.processes import free_port, wait_for_port
@@ -146,6 +147,39 @@ def test_a_reload_mid_answer_shows_the_text_so_far_and_the_rest(page, server_url
     expect(streaming_text(page)).to_contain_text("word3", timeout=5_000)
     answer = page.locator(".message--assistant.message--complete")
     expect(answer).to_contain_text(STORY)
+
+
+def test_a_page_whose_socket_was_down_when_its_answer_ended_shows_how_it_ended(
+    page, server_url, upstream_script
+):
+    upstream_script.script(Text(STORY, delay=0.1))
+    network = {"down": False}
+    relayed = []
+
+    def relay(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+        server.on_message(lambda frame: None if network["down"] else socket.send(frame))
+        socket.on_message(server.send)
+        relayed.append(socket)
+
+    page.route_web_socket(re.compile(r"/ws/chat/"), relay)
+    sign_up(page, server_url)
+    start_new_chat(page)
+    send(page, "Tell me a long story")
+    expect(streaming_text(page)).to_contain_text("word2")
+
+    # The page hears nothing more; another tab of the conversation sees the answer end.
+    network["down"] = True
+    other_tab = page.context.new_page()
+    other_tab.goto(page.url)
+    expect(other_tab.locator(".message--assistant.message--complete")).to_contain_text("word59")
+    expect(streaming_text(page)).not_to_contain_text("word59")
+
+    network["down"] = False
+    relayed[-1].close(code=1012, reason="The network came back")
+
+    expect(page.locator(".message--assistant.message--complete")).to_contain_text(STORY)
+    expect(page.locator(".message--streaming")).to_have_count(0)
 
 
 def test_a_server_killed_mid_answer_leaves_it_interrupted_for_the_next_server(
