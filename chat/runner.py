@@ -23,6 +23,7 @@ from chat import selectors, services, turns
 from chat.models import Conversation, Message
 from chat.streaming import batched
 from chat.turn_threads import in_turn_thread
+from memories import tasks as memory_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,8 @@ async def interrupt_abandoned(conversation_id: int | None = None) -> None:
 
 
 def sweep_in_background() -> None:
-    """Start, once per process, the periodic sweep for answers whose process died."""
+    """Start, once per process, the periodic sweep for answers whose process died, and for
+    memory extractions whose worker died (queued again at once, not when the next job starts)."""
     global _sweeper
     if _sweeper is None or _sweeper.done():
         _sweeper = asyncio.create_task(_sweep_forever())
@@ -144,8 +146,9 @@ async def _sweep_forever() -> None:
         await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 2)
         try:
             await interrupt_abandoned()
+            await in_turn_thread(memory_tasks.requeue_abandoned_extractions)()
         except Exception:
-            logger.exception("The sweep for abandoned answers failed")
+            logger.exception("The sweep for abandoned answers and extractions failed")
 
 
 async def _renew_lease(running: RunningAnswer) -> None:

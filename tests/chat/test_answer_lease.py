@@ -9,6 +9,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from chat.models import Message
+from memories.models import ExtractionRun, Memory
 from tests.upstream import Text
 from tests.websocket import delta_text, send_chat
 
@@ -52,3 +53,27 @@ async def test_a_live_answer_renews_its_lease_and_is_not_swept(
     answer = await Message.objects.filter(role="assistant").alast()
     assert answer.status == Message.Status.STREAMING
     assert answer.lease_expires_at > timezone.now()
+
+
+async def test_the_sweep_queues_again_an_extraction_whose_worker_died(
+    open_chat, upstream, conversation, user, make_turn, settings
+):
+    settings.CHAT_ANSWER_LEASE_SECONDS = 0.6  # swept every 0.3 s
+    upstream.script_chat('{"memory": [{"text": "Is allergic to peanuts"}]}')
+    turn = await sync_to_async(make_turn)(conversation, "I am allergic to peanuts.", "Noted.")
+    run = await ExtractionRun.objects.acreate(
+        message=turn.answer,
+        attempts=1,
+        claimed_by="a-killed-worker",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    await open_chat(conversation.pk, user)  # the process's sweep starts with its first page
+    for _ in range(100):
+        await run.arefresh_from_db()
+        if run.status == ExtractionRun.Status.DONE:
+            break
+        await asyncio.sleep(0.1)
+
+    assert (run.status, run.attempts, run.claimed_by) == ("done", 2, "")
+    assert await Memory.objects.filter(owner=user, text="Is allergic to peanuts").acount() == 1
