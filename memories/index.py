@@ -132,12 +132,19 @@ def _language_of(text: str, words: list[str]) -> str:
 
 @lru_cache(maxsize=200_000)
 def _stem(language: str, word: str) -> str:
-    return _stemmers(language).stemWord(word)
+    return _stemmer(language).stemWord(word)
 
 
-@lru_cache
-def _stemmers(language: str) -> snowballstemmer.basestemmer.BaseStemmer:
-    return snowballstemmer.stemmer(language)
+# A Snowball stemmer keeps the word it is stemming on itself, and turns recall in several
+# threads at once (chat.turn_threads): each thread has stemmers of its own.
+_thread_stemmers = threading.local()
+
+
+def _stemmer(language: str) -> snowballstemmer.basestemmer.BaseStemmer:
+    stemmers = _thread_stemmers.__dict__.setdefault("by_language", {})
+    if language not in stemmers:
+        stemmers[language] = snowballstemmer.stemmer(language)
+    return stemmers[language]
 
 
 @dataclass

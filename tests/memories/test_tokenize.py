@@ -1,8 +1,11 @@
 """The lexical side of retrieval: word forms of one word meet, in any language users write."""
 
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
-from memories import retrieval, services
+from memories import index, retrieval, services
 from memories.index import language_of, tokenize
 from memories.scopes import EVERYWHERE
 
@@ -98,3 +101,25 @@ def test_german_question_recalls_the_german_memory_by_its_stem(user):
 )
 def test_the_language_a_text_is_read_in(text, language):
     assert language_of(text) == language
+
+
+def test_turns_tokenizing_at_once_in_many_threads_each_get_their_own_stems():
+    # Turns recall in a pool of threads (chat.turn_threads); Snowball stemmers keep the word being
+    # stemmed on the stemmer object, so one shared stemmer mixed up words or raised IndexError.
+    endings = ("ungen", "lichkeiten", "erinnen", "heiten", "ischen", "endes")
+    sentences = [
+        f"Die Wanderungen {number} der Bergsteigerinnen{ending} und Gemütlichkeiten{number}"
+        for number in range(1500)
+        for ending in endings[number % 3 :: 3]
+    ]
+    expected = [tokenize(sentence) for sentence in sentences]
+    index._stem.cache_clear()  # stemmed afresh below, by the threads at once
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as the interpreter lets them
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            tokenized = list(pool.map(tokenize, sentences))
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+    assert tokenized == expected
