@@ -135,7 +135,8 @@ async def interrupt_abandoned(conversation_id: int | None = None) -> None:
 
 def sweep_in_background() -> None:
     """Start, once per process, the periodic sweep for answers whose process died, and for
-    memory extractions whose worker died (queued again at once, not when the next job starts)."""
+    memory extractions and imports whose worker died (queued again at once, not when the next
+    job starts or someone looks)."""
     global _sweeper
     if _sweeper is None or _sweeper.done():
         _sweeper = asyncio.create_task(_sweep_forever())
@@ -147,6 +148,7 @@ async def _sweep_forever() -> None:
         try:
             await interrupt_abandoned()
             await in_turn_thread(memory_tasks.requeue_abandoned_extractions)()
+            await in_turn_thread(memory_tasks.requeue_stalled_imports)()
         except Exception:
             logger.exception("The sweep for abandoned answers and extractions failed")
 

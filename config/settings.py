@@ -288,6 +288,9 @@ MEMORY_EXTRACTION_LEASE_SECONDS = env.float("MEMORY_EXTRACTION_LEASE_SECONDS", d
 # is refused before it is read (config.request_size), with REQUEST_MAX_BYTES for every request.
 MEMORY_IMPORT_MAX_BYTES = env.int("MEMORY_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
 MEMORY_IMPORT_MAX_ENTRIES = env.int("MEMORY_IMPORT_MAX_ENTRIES", default=10_000)
+# A running import reports progress after every batch of a few seconds' work; one silent this long
+# lost its worker (kill -9, crash) and is queued again, skipping what it had imported.
+MEMORY_IMPORT_STALL_SECONDS = env.float("MEMORY_IMPORT_STALL_SECONDS", default=120.0)
 # The form's other fields and the multipart framing ride along with the file.
 REQUEST_MAX_BYTES = MEMORY_IMPORT_MAX_BYTES + 64 * 1024
 # How long a deleted memory can still be brought back before it is purged for good.

@@ -136,6 +136,24 @@ def start_import(owner: User, source: str) -> ImportJob:
     return job
 
 
+def requeue_stalled_imports() -> int:
+    """Queue again every import whose worker stopped reporting progress (it died mid-import);
+    returns how many. Imports skip what the owner already has, so nothing is stored twice."""
+    now = timezone.now()
+    stalled = ImportJob.objects.filter(
+        status=ImportJob.Status.RUNNING,
+        updated_at__lt=now - timedelta(seconds=settings.MEMORY_IMPORT_STALL_SECONDS),
+    )
+    requeued = 0
+    for job_id in stalled.values_list("pk", flat=True):
+        # Conditional, so of two processes sweeping at once only one queues the job.
+        if stalled.filter(pk=job_id).update(status=ImportJob.Status.QUEUED, updated_at=now):
+            logger.warning("memory import %s abandoned by its worker; queued again", job_id)
+            import_memories.enqueue(job_id)
+            requeued += 1
+    return requeued
+
+
 @task()
 def import_memories(job_id: int) -> None:
     """Import an uploaded export, reporting progress after each batch."""

@@ -32,7 +32,7 @@ from memories.forms import (
     MemorySettingsForm,
     PreviewForm,
 )
-from memories.models import Memory
+from memories.models import ImportJob, Memory
 from memories.scopes import PERSON_ONLY
 
 if TYPE_CHECKING:
@@ -353,6 +353,9 @@ def import_file(request: AuthenticatedHttpRequest) -> HttpResponse:
 def import_job(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """How an import is going; the page polls it until the import ended."""
     job = selectors.get_import_job(request.user, pk)
+    # Someone is waiting on an import: if its worker died, queue it again now.
+    if job.status == ImportJob.Status.RUNNING and tasks.requeue_stalled_imports():
+        job.refresh_from_db()
     template = (
         "memories/partials/import_progress.html" if request.htmx else "memories/import_job.html"
     )

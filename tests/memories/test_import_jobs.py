@@ -3,13 +3,15 @@ time, and an upload over the limit is refused before it is read."""
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from memories import exports
+from memories import exports, tasks
 from memories.models import ImportJob, Memory
 from tests.memories.pages import HTMX
 
@@ -146,3 +148,48 @@ async def test_an_upload_without_a_length_is_refused_once_it_passes_the_limit():
     assert status == 413
     assert b"nothing was stored" in body
     assert read == 6
+
+
+def _running_import(owner, texts: list[str], *, silent_for: timedelta) -> ImportJob:
+    """An import a worker started, last reporting progress `silent_for` ago."""
+    data = {"format": exports.EXPORT_FORMAT, "memories": [{"text": text} for text in texts]}
+    job = ImportJob.objects.create(
+        owner=owner,
+        source=json.dumps(data),
+        status=ImportJob.Status.RUNNING,
+        total=len(texts),
+        processed=1,
+    )
+    # auto_now would stamp the present.
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - silent_for)
+    return job
+
+
+def test_an_import_whose_worker_died_is_finished_when_its_page_looks(
+    client, user, make_memory, settings
+):
+    settings.MEMORY_IMPORT_STALL_SECONDS = 60
+    # The worker stored the first entry, then was killed.
+    make_memory(user, "Owns a canoe")
+    job = _running_import(
+        user, ["Owns a canoe", "Speaks Italian", "Plays the cello"], silent_for=timedelta(minutes=5)
+    )
+
+    page = client.get(job.get_absolute_url(), **HTMX).content.decode()
+
+    assert "Added 2, skipped 1 already known" in page
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.source) == ("done", 3, "")
+    texts = Memory.objects.filter(owner=user).values_list("text", flat=True)
+    assert sorted(texts) == ["Owns a canoe", "Plays the cello", "Speaks Italian"]
+
+
+def test_an_import_still_reporting_progress_is_left_to_its_worker(user, settings):
+    settings.MEMORY_IMPORT_STALL_SECONDS = 60
+    job = _running_import(user, ["Owns a canoe", "Speaks Italian"], silent_for=timedelta(seconds=5))
+
+    assert tasks.requeue_stalled_imports() == 0
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.RUNNING
+    assert not Memory.objects.filter(owner=user).exists()
