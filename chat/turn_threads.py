@@ -7,7 +7,9 @@ SQLite, which lets one writer in at a time, CHAT_TURN_THREADS is 0 and they stay
 thread.
 """
 
+import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +22,8 @@ from django.db import connections
 
 P = ParamSpec("P")
 R = TypeVar("R")
+# The longest until_idle waits for the turn threads.
+IDLE_WAIT_SECONDS = 60
 
 
 def in_turn_thread(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
@@ -30,9 +34,58 @@ def in_turn_thread(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     """
     if settings.CHAT_TURN_THREADS == 0:
         return database_sync_to_async(func)
-    return DatabaseSyncToAsync(
-        func, thread_sensitive=False, executor=_pool(settings.CHAT_TURN_THREADS)
+    run = DatabaseSyncToAsync(
+        _counted(func), thread_sensitive=False, executor=_pool(settings.CHAT_TURN_THREADS)
     )
+
+    @functools.wraps(func)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        # Counted from here, since the call is handed to the pool in this same step.
+        _work.add(1)
+        return await run(*args, **kwargs)
+
+    return call
+
+
+class _WorkCount:
+    """Calls handed to the turn threads and not finished, whether or not their caller waits."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def add(self, change: int) -> None:
+        with self._lock:
+            self._count += change
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+
+_work = _WorkCount()
+
+
+def _counted(func: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _work.add(-1)
+
+    return run
+
+
+async def until_idle() -> None:
+    """Return once the turn threads have finished every call handed to them (or after
+    IDLE_WAIT_SECONDS), while the event loop goes on serving them: a call whose caller was
+    cancelled still runs, and one that calls back into the loop (async_to_sync, as a memory
+    notice does) would wait forever for a loop that stopped first."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(IDLE_WAIT_SECONDS):
+            # Polled: the count changes in the turn threads, which cannot await.
+            while _work:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
 
 
 @cache

@@ -17,6 +17,7 @@ from memories import services as memory_services
 from memories.index import cache as memory_index_cache
 from memories.models import Memory
 from tests.upstream import ResponsesServer
+from tests.websocket import end_server_tasks
 
 _usernames = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -206,3 +207,4 @@ async def connect():
     for communicator in opened:
         if not communicator.future.done():
             await communicator.disconnect(timeout=5)
+    await end_server_tasks()

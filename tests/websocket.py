@@ -1,5 +1,6 @@
 """Helpers for driving chat turns in tests: over the websocket, or through the turn code."""
 
+import asyncio
 import html
 import json
 import re
@@ -8,7 +9,7 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from chat import services, turns
+from chat import services, turn_threads, turns
 from chat.models import Conversation, Message
 
 DELTA_FRAME = re.compile(
@@ -16,6 +17,19 @@ DELTA_FRAME = re.compile(
 )
 
 MEMORY_NOTICE_FRAME = re.compile(r'<p id="answer-\d+-changes" hx-swap-oob="outerHTML"')
+
+
+async def end_server_tasks() -> None:
+    """End what a test left running on its event loop (answers outlive their sockets), and the
+    turn threads' work for it, before the loop closes."""
+    leftover = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in leftover:
+        task.cancel()
+    await asyncio.gather(*leftover, return_exceptions=True)
+    # A cancelled answer's work can still be running on a turn thread (its extraction, with the
+    # immediate task backend, which then publishes through this loop): a thread left waiting for
+    # a closed loop kept the PostgreSQL test run from exiting once.
+    await turn_threads.until_idle()
 
 
 def delta_text(frame: str) -> str | None:

@@ -1,6 +1,5 @@
 """Chat test fixtures: an open chat socket."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -8,6 +7,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import User
+from tests.websocket import end_server_tasks
 
 
 @pytest.fixture
@@ -28,8 +28,5 @@ def open_chat(connect) -> Callable[..., Awaitable[WebsocketCommunicator]]:
 async def _answers_end_within_the_test():
     """Answers run as server tasks that outlive sockets: end them before the database resets."""
     yield
-    leftover = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    for task in leftover:
-        task.cancel()
-    await asyncio.gather(*leftover, return_exceptions=True)
+    await end_server_tasks()
     await get_channel_layer().flush()
