@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -82,14 +82,9 @@ def requeue_abandoned_extractions() -> int:
     lapsed = ExtractionRun.objects.filter(
         status=ExtractionRun.Status.PENDING, lease_expires_at__lt=now
     )
-    requeued = 0
-    for run_id in lapsed.values_list("pk", flat=True):
-        # Conditional, so of two processes sweeping at once only one queues the run.
-        if lapsed.filter(pk=run_id).update(claimed_by="", lease_expires_at=None, updated_at=now):
-            logger.warning("memory extraction %s abandoned by its worker; queued again", run_id)
-            _enqueue(run_id)
-            requeued += 1
-    return requeued
+    return _queue_again(
+        lapsed, "memory extraction", _enqueue, claimed_by="", lease_expires_at=None, updated_at=now
+    )
 
 
 def retry_extractions(*, older_than: datetime) -> int:
@@ -144,12 +139,25 @@ def requeue_stalled_imports() -> int:
         status=ImportJob.Status.RUNNING,
         updated_at__lt=now - timedelta(seconds=settings.MEMORY_IMPORT_STALL_SECONDS),
     )
+    return _queue_again(
+        stalled,
+        "memory import",
+        import_memories.enqueue,
+        status=ImportJob.Status.QUEUED,
+        updated_at=now,
+    )
+
+
+def _queue_again(
+    abandoned: QuerySet, what: str, enqueue: Callable[[int], object], **reset: object
+) -> int:
+    """Reset each of the `abandoned` rows with `reset` and queue it again; returns how many."""
     requeued = 0
-    for job_id in stalled.values_list("pk", flat=True):
-        # Conditional, so of two processes sweeping at once only one queues the job.
-        if stalled.filter(pk=job_id).update(status=ImportJob.Status.QUEUED, updated_at=now):
-            logger.warning("memory import %s abandoned by its worker; queued again", job_id)
-            import_memories.enqueue(job_id)
+    for pk in abandoned.values_list("pk", flat=True):
+        # Conditional, so of two processes sweeping at once only one queues it.
+        if abandoned.filter(pk=pk).update(**reset):
+            logger.warning("%s %s abandoned by its worker; queued again", what, pk)
+            enqueue(pk)
             requeued += 1
     return requeued
 
