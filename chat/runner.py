@@ -150,7 +150,7 @@ async def _sweep_forever() -> None:
             await in_turn_thread(memory_tasks.requeue_abandoned_extractions)()
             await in_turn_thread(memory_tasks.requeue_stalled_imports)()
         except Exception:
-            logger.exception("The sweep for abandoned answers and extractions failed")
+            logger.exception("The sweep for abandoned answers, extractions and imports failed")
 
 
 async def _renew_lease(running: RunningAnswer) -> None:
