@@ -436,18 +436,18 @@ async def _chat_through_faults(
         }
 
     def last_frames(round_: int, wanted: str | None) -> str:
+        done = ended_as(round_, wanted)
         return "\n".join(
-            f"{conversation}: {[frame[:90] for frame in tab.frames[-3:]]}"
+            f"{tab.conversation_id}: {[frame[:90] for frame in tab.frames[-3:]]}"
             for tab in tabs
-            for conversation, done in ended_as(round_, wanted).items()
-            if conversation == tab.conversation_id and not done
+            if not done[tab.conversation_id]
         )
 
     async def all_end(round_: int, wanted: str | None = None) -> None:
         """Wait until every page shows the round's answer ended (as `wanted`, if given).
 
-        A complete answer is waited for as such: a page can first see a live answer marked
-        interrupted, when its process was starved past the lease, and then complete.
+        Rounds without faults wait for "complete", so an answer that ended any other way
+        fails the test here, with its page's last frames, before a fault is struck.
         """
         await _eventually(
             lambda: all(ended_as(round_, wanted).values()),
