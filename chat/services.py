@@ -258,10 +258,15 @@ def finish_answer(
 
 
 def keep_cut_short_answer(
-    message: Message, *, content: str, time_to_first_token_ms: float | None
+    message: Message,
+    *,
+    content: str,
+    time_to_first_token_ms: float | None,
+    error: str = ANSWER_INTERRUPTED,
 ) -> Message:
     """Save what arrived of an answer whose stream was cut short: as stopped when a reader had
-    stopped it (the record `mark_answers_stopped` left), otherwise as interrupted."""
+    stopped it (the record `mark_answers_stopped` left), otherwise as incomplete with `error`
+    (interrupted, or failed when the turn's own code broke)."""
     with transaction.atomic():
         stopped = (
             Message.objects.select_for_update()
@@ -272,7 +277,7 @@ def keep_cut_short_answer(
             message,
             content=content,
             status=Message.Status.STOPPED if stopped else Message.Status.INCOMPLETE,
-            error="" if stopped else ANSWER_INTERRUPTED,
+            error="" if stopped else error,
             time_to_first_token_ms=time_to_first_token_ms,
         )
 

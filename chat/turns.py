@@ -60,6 +60,8 @@ async def stream_answer(
         )
 
     room = settings.CHAT_MAX_ANSWER_CHARS
+    # Why the answer ends early if it does: interrupted, unless our own code failed.
+    cut_short_by = services.ANSWER_INTERRUPTED
     try:
         instructions, input_items, turn_tools = await in_turn_thread(_prepare_request)(
             conversation, user_message, answer
@@ -109,12 +111,18 @@ async def stream_answer(
                     message = await save(status, error=event.message)
                     finished = True
                     yield AnswerFinished(message)
+    except Exception:
+        cut_short_by = services.ANSWER_FAILED
+        raise
     finally:
         if not finished:
             # Cancelled or crashed mid-stream: keep what arrived. Shielded, because the task
-            # running us is being cancelled and the save must still reach the database.
+            # running us may be being cancelled and the save must still reach the database.
             kept = in_turn_thread(services.keep_cut_short_answer)(
-                answer, content="".join(parts), time_to_first_token_ms=first_token_ms
+                answer,
+                content="".join(parts),
+                time_to_first_token_ms=first_token_ms,
+                error=cut_short_by,
             )
             await asyncio.shield(kept)
 

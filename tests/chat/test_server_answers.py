@@ -156,6 +156,29 @@ async def test_a_stop_whose_message_is_lost_still_stops_the_answer_at_its_next_r
     assert answer.content != STORY
 
 
+async def test_an_answer_whose_own_code_breaks_mid_stream_ends_failed_with_its_text_kept(
+    open_chat, upstream, conversation, user, monkeypatch
+):
+    storable_text = services.storable_text
+
+    def breaks_at_the_third_word(text: str) -> str:
+        if "three" in text:
+            raise RuntimeError("a bug of ours")
+        return storable_text(text)
+
+    monkeypatch.setattr(services, "storable_text", breaks_at_the_third_word)
+    upstream.script(Text(STORY, delay=0.05))
+    socket = await open_chat(conversation.pk, user)
+    await send_chat(socket, "Tell me a long story")
+
+    frames = [frame async for frame in frames_until_final(socket, seconds=10)]
+
+    assert services.ANSWER_FAILED in frames[-1]
+    answer = await answer_of(conversation)
+    assert (answer.status, answer.error) == (Message.Status.INCOMPLETE, services.ANSWER_FAILED)
+    assert answer.content == "One two"
+
+
 async def test_the_memory_notice_is_pushed_to_the_page_when_extraction_ends(
     open_chat, upstream, conversation, user
 ):
