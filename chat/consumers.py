@@ -3,11 +3,14 @@
 
 import functools
 import json
+import logging
 from importlib import import_module
+from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib import auth
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
@@ -15,10 +18,17 @@ from chat import redo, runner, services
 from chat.models import Conversation, Message
 from chat.turn_threads import in_turn_thread
 
+logger = logging.getLogger(__name__)
+
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 # A page shows a few answers streaming at most (one, and those queued behind it).
 MAX_ANSWERS_ASKED_ABOUT = 50
+UNREADABLE = "That message could not be read; please send it again."
+DATABASE_UNAVAILABLE = (
+    "Recall cannot reach its database just now, so nothing was saved or sent. "
+    "Please try again in a moment."
+)
 
 
 def _new_turn(conversation: Conversation, text: str) -> tuple[Message, Message, list[Message]]:
@@ -30,6 +40,23 @@ def _session_signs_in(session_key: str | None, user_pk: int) -> bool:
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     return auth.get_user(request).pk == user_pk
+
+
+def _read(text_data: str | None) -> dict[str, Any]:
+    """The page's message, checked for the fields and types `ChatConsumer.serve` uses (Stop
+    first, as it is served first); ValueError, KeyError, TypeError or RecursionError if not."""
+    payload = json.loads(text_data or "")
+    if not isinstance(payload, dict):
+        raise TypeError
+    if "stop" in payload:
+        return payload
+    if "ended" in payload:
+        answer_ids = payload["ended"]
+        if not isinstance(answer_ids, list) or not all(type(i) is int for i in answer_ids):
+            raise TypeError
+    elif "regenerate" not in payload and not isinstance(payload["message"], str):
+        raise TypeError
+    return payload
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -66,31 +93,41 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not hasattr(self, "conversation"):
             return
+        try:
+            payload = _read(text_data)
+        except (ValueError, KeyError, TypeError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser goes.
+            await self.send_error(UNREADABLE)
+            return
+        try:
+            await self.serve(payload)
+        except DatabaseError:
+            # PostgreSQL restarting, say. Every step that could fail here runs before anything
+            # of the message is saved (or in one transaction), so the socket stays open and
+            # the text goes back to the composer to be sent again.
+            logger.warning(
+                "A message to conversation %s found the database unavailable",
+                self.conversation.pk,
+                exc_info=True,
+            )
+            await self.send_error(DATABASE_UNAVAILABLE, unsent=payload.get("message"))
+
+    async def serve(self, payload: dict[str, Any]) -> None:
+        """Act on one message of the page, read by `_read`."""
         if not await self.session_is_current():
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        try:
-            payload = json.loads(text_data or "")
-            if not isinstance(payload, dict):
-                raise TypeError
-            if "stop" in payload:
-                await runner.request_stop(self.conversation.pk)
-                return
-            if "ended" in payload:
-                await self.show_how_answers_ended(payload["ended"])
-                return
-            if "regenerate" in payload:
-                start = functools.partial(redo.regenerate_last_answer, self.conversation)
-            else:
-                text = payload["message"]
-                if not isinstance(text, str):
-                    raise TypeError
-                change = redo.edit_last_message if payload.get("edit") else _new_turn
-                start = functools.partial(change, self.conversation, text)
-        except (ValueError, KeyError, TypeError, RecursionError):
-            # RecursionError: JSON nested deeper than the parser goes.
-            await self.send_error("That message could not be read; please send it again.")
+        if "stop" in payload:
+            await runner.request_stop(self.conversation.pk)
             return
+        if "ended" in payload:
+            await self.show_how_answers_ended(payload["ended"])
+            return
+        if "regenerate" in payload:
+            start = functools.partial(redo.regenerate_last_answer, self.conversation)
+        else:
+            change = redo.edit_last_message if payload.get("edit") else _new_turn
+            start = functools.partial(change, self.conversation, payload["message"])
         try:
             user_message, answer, replaced = await in_turn_thread(start)()
         except services.TurnRejected as rejection:
@@ -98,12 +135,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         await runner.start_answer(self.conversation, user_message, answer, replaced=replaced)
 
-    async def show_how_answers_ended(self, answer_ids: object) -> None:
+    async def show_how_answers_ended(self, answer_ids: list[int]) -> None:
         """Send the final state of the answers a reconnected page still shows as streaming."""
-        if not isinstance(answer_ids, list) or not all(
-            type(answer_id) is int for answer_id in answer_ids
-        ):
-            raise TypeError
         for html in await runner.how_answers_ended(
             self.conversation, answer_ids[:MAX_ANSWERS_ASKED_ABOUT]
         ):
@@ -123,9 +156,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.scope["session"].session_key, self.scope["user"].pk
         )
 
-    async def send_error(self, text: str) -> None:
+    async def send_error(self, text: str, *, unsent: str | None = None) -> None:
+        """Show `text` above the composer; `unsent` goes back into the composer."""
         await self.send(
             text_data=await in_turn_thread(render_to_string)(
-                "chat/partials/socket_error.html", {"error": text}
+                "chat/partials/socket_error.html", {"error": text, "unsent": unsent}
             )
         )

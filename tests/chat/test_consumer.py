@@ -6,8 +6,9 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 
-from chat import agent
+from chat import agent, services
 from chat.models import Message
 from tests.upstream import Cut, HTTPError, Text
 from tests.websocket import DELTA_FRAME, delta_text, frames_until_final, send_chat
@@ -130,6 +131,43 @@ async def test_unreadable_frame_gets_an_error_frame_and_the_socket_goes_on(
     await send_chat(socket, "Still there?")
     *_, final = await receive_all(socket)
     assert "You said: Still there?" in final
+
+
+async def test_a_message_that_finds_the_database_down_goes_back_to_the_composer(
+    open_chat, upstream, conversation, user, monkeypatch
+):
+    start_turn = services.start_turn
+
+    def database_restarting(*args, **kwargs):
+        monkeypatch.setattr(services, "start_turn", start_turn)
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(services, "start_turn", database_restarting)
+    socket = await open_chat(conversation.pk, user)
+
+    await send_chat(socket, "Plans for <Saturday> & Sunday")
+    frame = await socket.receive_from()
+
+    assert "cannot reach its database" in frame
+    textarea = re.search(r'<textarea id="composer-message"[^>]*>(.*?)</textarea>', frame, re.S)
+    assert 'hx-swap-oob="true"' in textarea[0]
+    assert textarea[1] == "Plans for &lt;Saturday&gt; &amp; Sunday"
+    assert await saved_messages(conversation) == []
+    await send_chat(socket, "Plans for <Saturday> & Sunday")
+    *_, final = await receive_all(socket)
+    assert "You said: Plans for" in final
+    (saved, _answer) = await saved_messages(conversation)
+    assert saved.content == "Plans for <Saturday> & Sunday"
+
+
+async def test_an_unreadable_frame_never_puts_anything_in_the_composer(
+    open_chat, conversation, user
+):
+    socket = await open_chat(conversation.pk, user)
+
+    await socket.send_to(text_data='{"message": 42}')
+
+    assert "<textarea" not in await socket.receive_from()
 
 
 async def test_deltas_arrive_in_order_batched_by_the_flush_interval(
