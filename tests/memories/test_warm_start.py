@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_db_worker_loads_the_embedding_model_as_it_starts(tmp_path):
+def test_the_worker_loads_the_embedding_model_as_it_starts(tmp_path):
     env = {
         **os.environ,
         "SECRET_KEY": "tests-only",
@@ -22,7 +22,7 @@ def test_db_worker_loads_the_embedding_model_as_it_starts(tmp_path):
     log_path = tmp_path / "worker.log"
     with log_path.open("w") as log:
         worker = subprocess.Popen(
-            [*manage, "db_worker", "--no-reload", "--interval", "0.2"],
+            [*manage, "run_worker", "--no-reload", "--interval", "0.2"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

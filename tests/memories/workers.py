@@ -1,4 +1,4 @@
-"""Real `manage.py db_worker` processes for tests, over a database file this test shares with them.
+"""Real `manage.py run_worker` processes for tests, over a database file this test shares with them.
 
 The test database lives in memory, where no other process can see it; these tests point their
 own thread's connection at a SQLite file instead, and start workers on that same file.
@@ -57,7 +57,7 @@ def shared_database(db, tmp_path) -> Iterator[Path]:
 
 @pytest.fixture
 def start_worker(shared_database, upstream, settings, tmp_path):
-    """Start a `manage.py db_worker` process on the shared database, with the test upstream."""
+    """Start a `manage.py run_worker` process on the shared database, with the test upstream."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     started: list[subprocess.Popen] = []
 
@@ -74,7 +74,7 @@ def start_worker(shared_database, upstream, settings, tmp_path):
             "OPENAI_MODEL": "test-model",
             **environment,
         }
-        command = [sys.executable, str(ROOT / "manage.py"), "db_worker", "--no-reload"]
+        command = [sys.executable, str(ROOT / "manage.py"), "run_worker", "--no-reload"]
         log = (tmp_path / f"worker-{len(started)}.log").open("w")
         worker = subprocess.Popen(
             [*command, "--no-startup-delay", "--interval", "0.2", *arguments],

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,10 +123,34 @@ class ScaleOut:
     url: str
     run_dir: Path
     redis: PrivateRedis
+    database: str
 
     def kill(self, process: str) -> None:
         """SIGKILL `process` (web-1, worker-2, …): it gets no chance to clean up."""
         os.kill(int((self.run_dir / f"{process}.pid").read_text()), signal.SIGKILL)
+
+    def alive(self, process: str) -> bool:
+        try:
+            os.kill(int((self.run_dir / f"{process}.pid").read_text()), 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    @contextlib.asynccontextmanager
+    async def database_down(self) -> AsyncIterator[None]:
+        """What a PostgreSQL restart does to the setup, for as long as the block lasts: every
+        connection to its database ends, and new ones are refused."""
+        name = sql.Identifier(self.database)
+        with _admin_connection() as admin:
+            admin.execute(sql.SQL("alter database {} with allow_connections false").format(name))
+            admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+                [self.database],
+            )
+            try:
+                yield
+            finally:
+                admin.execute(sql.SQL("alter database {} with allow_connections true").format(name))
 
     def conversations_connected_to(self, process: str) -> set[int]:
         """The conversations whose pages opened a socket on `process`, from its access log."""
@@ -142,24 +166,30 @@ def _own_database(name: str, django_db_blocker: Any) -> Iterator[str]:
     connections.settings[DATABASE_ALIAS] = {**server, "NAME": name}
     url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}").geturl()
     # Dropped first too: one left by a run that was killed starts this one afresh.
-    _drop_database(server, name)
+    _drop_database(name)
     try:
         with django_db_blocker.unblock():
             yield url
     finally:
         del connections.settings[DATABASE_ALIAS]
-        _drop_database(server, name)
+        _drop_database(name)
 
 
-def _drop_database(server: dict[str, Any], name: str) -> None:
-    admin = {"host": server["HOST"], "port": server["PORT"], "user": server["USER"]}
-    admin["password"] = server["PASSWORD"]
-    with psycopg.connect(
-        dbname="postgres", autocommit=True, **{key: value for key, value in admin.items() if value}
-    ) as connection:
-        connection.execute(
+def _drop_database(name: str) -> None:
+    with _admin_connection() as admin:
+        admin.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
         )
+
+
+def _admin_connection() -> psycopg.Connection:
+    """A connection to the test run's PostgreSQL server, outside the databases it manages."""
+    server = connections["default"].settings_dict
+    admin = {"host": server["HOST"], "port": server["PORT"], "user": server["USER"]}
+    admin["password"] = server["PASSWORD"]
+    return psycopg.connect(
+        dbname="postgres", autocommit=True, **{key: value for key, value in admin.items() if value}
+    )
 
 
 def in_database(query: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -204,7 +234,8 @@ def scale_out(tmp_path, upstream, django_db_blocker) -> Iterator[ScaleOut]:
     run_dir = tmp_path / "run"
     # The proxy's port, then the web processes'.
     port = free_ports_in_a_row(3)
-    with _own_database(f"recall_faults_{os.getpid()}", django_db_blocker) as database_url:
+    database = f"recall_faults_{os.getpid()}"
+    with _own_database(database, django_db_blocker) as database_url:
         environment = {
             **os.environ,
             "PYTHON": sys.executable,
@@ -240,7 +271,7 @@ def scale_out(tmp_path, upstream, django_db_blocker) -> Iterator[ScaleOut]:
                     f"== {log.name}\n{log.read_text()[-3000:]}" for log in run_dir.glob("*.log")
                 )
                 pytest.fail(f"deploy/scale-out start failed: {started.stderr}\n{logs}")
-            yield ScaleOut(f"http://127.0.0.1:{port}", run_dir, redis)
+            yield ScaleOut(f"http://127.0.0.1:{port}", run_dir, redis, database)
         finally:
             subprocess.run([str(SCALE_OUT), "stop"], env=environment, capture_output=True)
             redis.kill()
@@ -509,6 +540,65 @@ async def _chat_through_faults(
             answer = answers[round_][tab.conversation_id]
             killed = round_ == 2 and tab.conversation_id in on_killed_process
             assert tab.ended(answer) == ("incomplete" if killed else "complete")
+
+
+async def test_a_database_outage_loses_no_message_and_every_process_works_after_it(
+    scale_out, upstream
+):
+    tab = await Tab.sign_up(scale_out.url, "outage")
+    try:
+        await tab.open_socket()
+        before = await tab.say(note(0, 3))
+        await _eventually(lambda: tab.ended(before) == "complete", "the answer before the outage")
+        await _eventually_in_database(
+            lambda: _extractions_unfinished() == 0, "the extraction before the outage"
+        )
+
+        async with scale_out.database_down():
+            seen = len(tab.frames)
+            await tab.socket.send(json.dumps({"message": "Sent while the database is down"}))
+            refused = await _eventually(
+                lambda: next((f for f in tab.frames[seen:] if "cannot reach its database" in f), 0),
+                "the page told that its message was not saved",
+            )
+            # Back in the composer, to be sent again.
+            assert ">Sent while the database is down</textarea>" in refused
+            # Workers poll every second: each meets the outage more than once.
+            await asyncio.sleep(3)
+
+        after = await tab.say(note(0, 4))
+        await _eventually(lambda: tab.ended(after) == "complete", "the answer after the outage")
+        await _eventually_in_database(
+            lambda: _extractions_unfinished() == 0, "the extraction after the outage"
+        )
+        assert [
+            process for process in ("worker-1", "worker-2") if not scale_out.alive(process)
+        ] == []
+        said = await in_database(
+            lambda: list(
+                Message.objects.using(DATABASE_ALIAS)
+                .filter(conversation=tab.conversation_id)
+                .values_list("role", "status")
+            )
+        )()
+        assert said == [("user", "complete"), ("assistant", "complete")] * 2
+        owner = await in_database(
+            lambda: Conversation.objects.using(DATABASE_ALIAS).get(pk=tab.conversation_id).owner_id
+        )()
+        learned = await in_database(
+            lambda: sorted(
+                Memory.objects.using(DATABASE_ALIAS)
+                .filter(owner=owner)
+                .values_list("text", flat=True)
+            )
+        )()
+        assert learned == sorted([FACTS[3], FACTS[4]])
+    except AssertionError:
+        for log in sorted(scale_out.run_dir.glob("*.log")):
+            print(f"== {log.name}\n{log.read_text()[-4000:]}")
+        raise
+    finally:
+        await tab.close()
 
 
 def _check_database(

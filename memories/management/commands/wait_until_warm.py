@@ -42,7 +42,7 @@ class Command(BaseCommand):
         result = embed_in_worker.enqueue()
         while result.status not in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED):
             if time.monotonic() > deadline:
-                raise CommandError("no worker ran the warm-up job in time: is db_worker running?")
+                raise CommandError("no worker ran the warm-up job in time: is run_worker running?")
             time.sleep(0.25)
             result.refresh()
         if result.status == TaskResultStatus.FAILED:
