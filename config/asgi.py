@@ -10,20 +10,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 import chat.routing  # noqa: E402
 from api.mcp_server import with_mcp  # noqa: E402
-from chat.voice import speech  # noqa: E402
 from config import embedded_worker  # noqa: E402
 from config.request_size import RequestSizeLimit  # noqa: E402
 from config.websocket_origins import SameOriginValidator  # noqa: E402
 from memories import embeddings  # noqa: E402
 
-# Load the models now, off the event loop, rather than on the first user's turn.
+# Load the embedding model now, off the event loop, rather than on the first user's turn. The
+# speech models wait for this process's first voice session (chat/voice/offline.py): most
+# processes serve typed chats only, and the models are 180 MB of RSS loaded, more in use.
 embeddings.warm_up_in_background()
-if settings.VOICE_ENABLED:
-    speech.warm_up_in_background()
 embedded_worker.start_unless_scaled_out()
 
 application = ProtocolTypeRouter(

