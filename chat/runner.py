@@ -54,6 +54,9 @@ class RunningAnswer:
     answer: Message
     parts: list[str] = field(default_factory=list)
     stop_requested: bool = False
+    # Set when a frame could not be published (the channel layer was down): the pages missed
+    # words, so the next frame is the whole text so far.
+    pages_behind: bool = False
     # Taken while text is added and published, and while a snapshot of it is sent, so a page
     # that asks for the text so far gets every piece exactly once.
     publishing: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -195,14 +198,14 @@ async def _run(running: RunningAnswer) -> None:
             raise
         asyncio.current_task().uncancel()
         message = await in_turn_thread(services.stop_answer)(running.answer)
-        await _show(running.conversation.pk, await _render_answer(message))
+        await _show_end(running.conversation.pk, await _render_answer(message))
     except Exception:
         # Whatever broke, the pages must stop showing the answer as typing.
         logger.exception("The answer %s failed", running.answer.pk)
         message = await in_turn_thread(services.end_unfinished_answer)(
             running.answer, services.ANSWER_FAILED
         )
-        await _show(running.conversation.pk, await _render_answer(message))
+        await _show_end(running.conversation.pk, await _render_answer(message))
     finally:
         heartbeat.cancel()
         await _stop_listening(listener, channel)
@@ -218,23 +221,43 @@ async def _stream(running: RunningAnswer) -> None:
         if text:
             async with running.publishing:
                 running.parts.append(text)
-                await _show(
-                    running.conversation.pk,
-                    f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">{escape(text)}</span>',
-                )
+                if running.pages_behind:
+                    answer.content = "".join(running.parts)
+                    html = await _render_answer(answer)
+                else:
+                    html = _words_frame(answer, text)
+                running.pages_behind = not await _show(running.conversation.pk, html)
         for update in batch:
             if isinstance(update, turns.AnswerFinished):
-                await _show(running.conversation.pk, await _render_answer(update.message))
+                await _show_end(running.conversation.pk, await _render_answer(update.message))
 
 
-async def _show(conversation_id: int, html: str) -> None:
-    """Publish `html` if the channel layer can take it: an answer never fails for want of pages."""
+def _words_frame(answer: Message, text: str) -> str:
+    return f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">{escape(text)}</span>'
+
+
+async def _show(conversation_id: int, html: str) -> bool:
+    """Publish `html` if the channel layer can take it (whether it did): an answer never fails
+    for want of pages."""
     try:
         await publish(conversation_id, html)
     except CHANNEL_LAYER_DOWN as error:
         logger.warning(
             "A frame of conversation %s reached no page: %s", conversation_id, type(error).__name__
         )
+        return False
+    return True
+
+
+async def _show_end(conversation_id: int, html: str) -> None:
+    """Publish how an answer ended, waiting up to a lease for a channel layer that is down: a
+    page's socket outlives a Redis restart (the pub/sub layer subscribes again), and one that
+    missed the end would show the answer typing until it is reloaded."""
+    deadline = asyncio.get_running_loop().time() + settings.CHAT_ANSWER_LEASE_SECONDS
+    while not await _show(conversation_id, html):
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(REJOIN_SECONDS)
 
 
 async def _stop_listening(listener: asyncio.Task, channel: str) -> None:
