@@ -35,6 +35,13 @@ PAGE_FRAME = "chat.frame"
 CHANNEL_LAYER_DOWN = (OSError, RedisConnectionError, RedisTimeoutError)
 # How often a running answer tries to rejoin its group while the channel layer is down.
 REJOIN_SECONDS = 0.5
+# Up to this many answers streaming at once in a process, each sends its words every
+# CHAT_STREAM_FLUSH_SECONDS; with more, every answer waits longer between frames, so the process
+# sends about as many frames a second however many answers it streams, up to
+# LONGEST_FLUSH_SECONDS between two frames of an answer (still a steady stream to the reader).
+# A frame costs the process about the same whether it carries one word or ten.
+SMOOTH_ANSWERS = 8
+LONGEST_FLUSH_SECONDS = 0.25
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -216,7 +223,7 @@ async def _run(running: RunningAnswer) -> None:
 async def _stream(running: RunningAnswer) -> None:
     answer = running.answer
     updates = turns.stream_answer(running.conversation, running.user_message, answer)
-    async for batch in batched(updates, settings.CHAT_STREAM_FLUSH_SECONDS):
+    async for batch in batched(updates, flush_interval):
         text = "".join(u.text for u in batch if isinstance(u, turns.AnswerDelta))
         if text:
             async with running.publishing:
@@ -234,6 +241,14 @@ async def _stream(running: RunningAnswer) -> None:
 
 def _words_frame(answer: Message, text: str) -> str:
     return f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">{escape(text)}</span>'
+
+
+def flush_interval() -> float:
+    """How long an answer's new words wait to be sent together, given how many answers this
+    process is streaming now."""
+    quiet = settings.CHAT_STREAM_FLUSH_SECONDS
+    crowded = quiet * len(_running) / SMOOTH_ANSWERS
+    return max(quiet, min(crowded, LONGEST_FLUSH_SECONDS))
 
 
 async def _show(conversation_id: int, html: str) -> bool:
