@@ -21,9 +21,7 @@ def test_a_few_answers_stream_at_the_quiet_interval(settings, monkeypatch):
     assert runner.flush_interval() == 0.05
 
 
-def test_the_interval_grows_with_the_answers_streaming_at_once_up_to_a_limit(
-    settings, monkeypatch
-):
+def test_the_interval_grows_with_the_answers_streaming_at_once_up_to_a_limit(settings, monkeypatch):
     settings.CHAT_STREAM_FLUSH_SECONDS = 0.05
     monkeypatch.setattr(runner, "_running", set(range(3 * runner.SMOOTH_ANSWERS)))
     assert runner.flush_interval() == pytest.approx(0.15)
