@@ -120,6 +120,16 @@ def throughput_plot() -> None:
             "--o",
             label=f"{processes} web process(es): p50",
         )
+    # The same run's measurement of the code before the change, where RESULTS.md keeps one.
+    before = load("throughput_before") or {"runs": {}}
+    for processes, run in before["runs"].items():
+        axes.plot(
+            [step["offered_rate"] for step in run["steps"]],
+            [max(step["added_ttft"]["p95_ms"], 0.1) for step in run["steps"]],
+            ":x",
+            alpha=0.6,
+            label=f"before: {processes} web process(es), p95",
+        )
     axes.axhline(data["added_ttft_limit_ms"], color="grey", linestyle=":", label="limit: 100 ms")
     axes.set_yscale("log")
     _save(

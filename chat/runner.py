@@ -35,6 +35,13 @@ PAGE_FRAME = "chat.frame"
 CHANNEL_LAYER_DOWN = (OSError, RedisConnectionError, RedisTimeoutError)
 # How often a running answer tries to rejoin its group while the channel layer is down.
 REJOIN_SECONDS = 0.5
+# Up to this many answers streaming at once in a process, each sends its words every
+# CHAT_STREAM_FLUSH_SECONDS; with more, every answer waits longer between frames, so the process
+# sends about as many frames a second however many answers it streams, up to
+# LONGEST_FLUSH_SECONDS between two frames of an answer (still a steady stream to the reader).
+# A frame costs the process about the same whether it carries one word or ten.
+SMOOTH_ANSWERS = 8
+LONGEST_FLUSH_SECONDS = 0.25
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -54,6 +61,9 @@ class RunningAnswer:
     answer: Message
     parts: list[str] = field(default_factory=list)
     stop_requested: bool = False
+    # Set when a frame could not be published (the channel layer was down): the pages missed
+    # words, so the next frame is the whole text so far.
+    pages_behind: bool = False
     # Taken while text is added and published, and while a snapshot of it is sent, so a page
     # that asks for the text so far gets every piece exactly once.
     publishing: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -195,14 +205,14 @@ async def _run(running: RunningAnswer) -> None:
             raise
         asyncio.current_task().uncancel()
         message = await in_turn_thread(services.stop_answer)(running.answer)
-        await _show(running.conversation.pk, await _render_answer(message))
+        await _show_end(running.conversation.pk, await _render_answer(message))
     except Exception:
         # Whatever broke, the pages must stop showing the answer as typing.
         logger.exception("The answer %s failed", running.answer.pk)
         message = await in_turn_thread(services.end_unfinished_answer)(
             running.answer, services.ANSWER_FAILED
         )
-        await _show(running.conversation.pk, await _render_answer(message))
+        await _show_end(running.conversation.pk, await _render_answer(message))
     finally:
         heartbeat.cancel()
         await _stop_listening(listener, channel)
@@ -213,28 +223,56 @@ async def _run(running: RunningAnswer) -> None:
 async def _stream(running: RunningAnswer) -> None:
     answer = running.answer
     updates = turns.stream_answer(running.conversation, running.user_message, answer)
-    async for batch in batched(updates, settings.CHAT_STREAM_FLUSH_SECONDS):
+    async for batch in batched(updates, flush_interval):
         text = "".join(u.text for u in batch if isinstance(u, turns.AnswerDelta))
         if text:
             async with running.publishing:
                 running.parts.append(text)
-                await _show(
-                    running.conversation.pk,
-                    f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">{escape(text)}</span>',
-                )
+                if running.pages_behind:
+                    answer.content = "".join(running.parts)
+                    html = await _render_answer(answer)
+                else:
+                    html = _words_frame(answer, text)
+                running.pages_behind = not await _show(running.conversation.pk, html)
         for update in batch:
             if isinstance(update, turns.AnswerFinished):
-                await _show(running.conversation.pk, await _render_answer(update.message))
+                await _show_end(running.conversation.pk, await _render_answer(update.message))
 
 
-async def _show(conversation_id: int, html: str) -> None:
-    """Publish `html` if the channel layer can take it: an answer never fails for want of pages."""
+def _words_frame(answer: Message, text: str) -> str:
+    return f'<span hx-swap-oob="beforeend:#{answer.dom_id}-text">{escape(text)}</span>'
+
+
+def flush_interval() -> float:
+    """How long an answer's new words wait to be sent together, given how many answers this
+    process is streaming now."""
+    quiet = settings.CHAT_STREAM_FLUSH_SECONDS
+    crowded = quiet * len(_running) / SMOOTH_ANSWERS
+    return max(quiet, min(crowded, LONGEST_FLUSH_SECONDS))
+
+
+async def _show(conversation_id: int, html: str) -> bool:
+    """Publish `html` if the channel layer can take it (whether it did): an answer never fails
+    for want of pages."""
     try:
         await publish(conversation_id, html)
     except CHANNEL_LAYER_DOWN as error:
         logger.warning(
             "A frame of conversation %s reached no page: %s", conversation_id, type(error).__name__
         )
+        return False
+    return True
+
+
+async def _show_end(conversation_id: int, html: str) -> None:
+    """Publish how an answer ended, waiting up to a lease for a channel layer that is down: a
+    page's socket outlives a Redis restart (the pub/sub layer subscribes again), and one that
+    missed the end would show the answer typing until it is reloaded."""
+    deadline = asyncio.get_running_loop().time() + settings.CHAT_ANSWER_LEASE_SECONDS
+    while not await _show(conversation_id, html):
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(REJOIN_SECONDS)
 
 
 async def _stop_listening(listener: asyncio.Task, channel: str) -> None:

@@ -1,19 +1,23 @@
 """Rate-limiting a stream: many small updates in, at most one batch per interval out."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
 _END = object()
 
 
-async def batched(source: AsyncIterator[T], interval: float) -> AsyncIterator[list[T]]:
+async def batched(
+    source: AsyncIterator[T], interval: float | Callable[[], float]
+) -> AsyncIterator[list[T]]:
     """Yield what `source` produced since the last batch, no more often than every `interval` s.
 
-    The first item goes out at once, so batching never delays the first token. The source runs
-    in a task of its own: a slow reader never holds it up, and cancelling the reader cancels it.
+    `interval` may be a function, asked after each batch, so the pace can follow the load. The
+    first item goes out at once, so batching never delays the first token. The source runs in a
+    task of its own: a slow reader never holds it up, and cancelling the reader cancels it.
     """
+    pace = interval if callable(interval) else lambda: interval
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     failure: list[BaseException] = []
@@ -42,7 +46,7 @@ async def batched(source: AsyncIterator[T], interval: float) -> AsyncIterator[li
             items = [item for item in batch if item is not _END]
             if items:
                 yield items
-                next_allowed = loop.time() + interval
+                next_allowed = loop.time() + pace()
         if failure:
             raise failure[0]
     finally:

@@ -159,19 +159,14 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # A consumer waits for its next message with a blocking pop that Redis ends after
-            # 5 s (channels_redis' brpop_timeout); redis-py 8 gives up reading after 5 s by
-            # default, which closed every socket idle that long. A longer read timeout still
+            # Redis pub/sub: a group_send is one PUBLISH, and each process holds one subscribed
+            # connection that hands messages to its own sockets, instead of a list per process
+            # that every message is pushed to and popped from (channels_redis.core: several
+            # round trips a frame, and frames past its `capacity` dropped).
+            # redis-py 8 gives up reading after 5 s by default; a longer read timeout still
             # notices a Redis that stopped answering.
-            # redis-py 8 also refuses a 101st connection at once instead of waiting for one:
-            # every answer publishing a frame at the same moment takes one.
-            # All sockets of one process read from one Redis list, and `capacity` bounds that
-            # list: the default 100 dropped frames once a hundred answers streamed at once.
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
-                "capacity": 10_000,
-            },
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
 else:

@@ -5,7 +5,7 @@ import os
 
 import pytest
 from channels.layers import get_channel_layer
-from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
 
@@ -18,9 +18,9 @@ def redis_url() -> str:
 
 
 async def test_two_processes_layers_exchange_group_messages(redis_url):
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("RedisChannelLayer")
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("RedisPubSubChannelLayer")
     # Two layer instances share nothing in memory, like two Daphne processes.
-    sender = RedisChannelLayer(hosts=[redis_url])
+    sender = RedisPubSubChannelLayer(hosts=[redis_url])
     receiver = get_channel_layer()
     channel = await receiver.new_channel()
     await receiver.group_add("layer-test", channel)
@@ -29,7 +29,7 @@ async def test_two_processes_layers_exchange_group_messages(redis_url):
         message = await receiver.receive(channel)
     finally:
         await receiver.group_discard("layer-test", channel)
-        await sender.close_pools()
+        await sender.flush()
     assert message == {"type": "chat.ping", "text": "hello"}
 
 
@@ -39,7 +39,7 @@ async def test_a_channel_waits_longer_than_redis_blocking_pop_for_its_next_messa
     waiting = asyncio.create_task(layer.receive(channel))
     # Past channels_redis' 5 s blocking pop, and redis-py 8's default 5 s read timeout.
     await asyncio.sleep(7)
-    await RedisChannelLayer(hosts=[redis_url]).send(channel, {"type": "chat.ping"})
+    await RedisPubSubChannelLayer(hosts=[redis_url]).send(channel, {"type": "chat.ping"})
 
     assert await asyncio.wait_for(waiting, 10) == {"type": "chat.ping"}
 

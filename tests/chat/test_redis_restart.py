@@ -31,7 +31,7 @@ def redis(tmp_path_factory) -> Iterator[PrivateRedis]:
 def _redis_channel_layer(redis, settings) -> None:
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [redis.url]},
         }
     }
@@ -66,6 +66,28 @@ async def test_an_answer_streams_on_through_a_redis_restart(reconnected_mid_answ
     assert all(map(delta_text, early))
     assert "".join(filter(None, map(delta_text, frames[:-1])))
     assert "message--complete" in frames[-1]
+    answer = await wait_until_ended(conversation)
+    assert (answer.status, answer.content) == (Message.Status.COMPLETE, STORY)
+
+
+async def test_a_page_open_through_a_redis_restart_sees_the_whole_answer_end(
+    redis, open_chat, upstream, conversation, user
+):
+    # The pub/sub layer subscribes the process's sockets again once Redis is back; the words
+    # published while it was down are lost, so the next frame of the answer carries its whole
+    # text so far, and its end is published once the layer takes it.
+    upstream.script(Text(STORY, delay=0.25))
+    page = await open_chat(conversation.pk, user)
+    await send_chat(page, "Tell me a long story")
+    await first_delta(page)
+    redis.restart()
+    frames = []
+    while "message--complete" not in (frame := await page.receive_from(timeout=15)):
+        frames.append(frame)
+
+    assert STORY in frame
+    # Words came on after the restart, not only the end.
+    assert any(map(delta_text, frames)) or any("message--streaming" in f for f in frames)
     answer = await wait_until_ended(conversation)
     assert (answer.status, answer.content) == (Message.Status.COMPLETE, STORY)
 

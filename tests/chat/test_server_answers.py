@@ -8,7 +8,7 @@ import re
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat import services
+from chat import runner, services
 from chat.models import Message
 from memories.models import ExtractionRun
 from tests.upstream import Text
@@ -255,3 +255,34 @@ async def test_asking_how_answers_ended_with_anything_but_ids_gets_a_clear_error
     await socket.send_to(text_data=json.dumps({"ended": "1; drop table"}))
 
     assert "could not be read" in await socket.receive_from(timeout=5)
+
+
+async def test_words_a_page_missed_while_the_channel_layer_was_down_come_in_the_next_frame(
+    open_chat, upstream, conversation, user, monkeypatch
+):
+    upstream.script(Text(STORY, delay=0.1))
+    socket = await open_chat(conversation.pk, user)
+    publish = runner.publish
+    word_frames = 0
+
+    async def second_word_frame_lost(conversation_id: int, html: str) -> None:
+        nonlocal word_frames
+        if delta_text(html) is not None:
+            word_frames += 1
+            if word_frames == 2:
+                raise ConnectionError("Redis is restarting")
+        await publish(conversation_id, html)
+
+    monkeypatch.setattr(runner, "publish", second_word_frame_lost)
+    await send_chat(socket, "Tell me a long story")
+    received = await first_delta(socket)
+    caught_up = await socket.receive_from(timeout=10)
+
+    assert "message--streaming" in caught_up
+    text_so_far = TEXT_OF_RENDER.search(caught_up)["text"]
+    # The words of the lost frame, and those after them, follow the ones the page has.
+    assert text_so_far.startswith(received) and len(text_so_far) > len(received) + 1
+    assert STORY.startswith(text_so_far)
+    frames = [frame async for frame in frames_until_final(socket)]
+    assert text_so_far + "".join(filter(None, map(delta_text, frames))) == STORY
+    assert "message--complete" in frames[-1]

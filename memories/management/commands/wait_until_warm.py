@@ -18,12 +18,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("url", help="The web process, e.g. http://127.0.0.1:8000")
         parser.add_argument("--timeout", type=float, default=180, help="Seconds to wait at most")
+        parser.add_argument(
+            "--web-only", action="store_true", help="Wait for the web process alone (no workers)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         url = options["url"]
         deadline = time.monotonic() + options["timeout"]
         self._wait_for_web(url.rstrip("/") + "/ready/", deadline)
-        self._wait_for_worker(deadline)
+        if not options["web_only"]:
+            self._wait_for_worker(deadline)
         self.stdout.write(f"Recall is ready: {url}")
 
     def _wait_for_web(self, ready_url: str, deadline: float) -> None:
