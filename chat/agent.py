@@ -103,11 +103,11 @@ class _Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
 
-    def add(self, usage: dict[str, Any] | None) -> None:
+    def add(self, usage: Any) -> None:
         if usage is None:
             return
-        self.input_tokens = (self.input_tokens or 0) + (usage.get("input_tokens") or 0)
-        self.output_tokens = (self.output_tokens or 0) + (usage.get("output_tokens") or 0)
+        self.input_tokens = (self.input_tokens or 0) + (usage.input_tokens or 0)
+        self.output_tokens = (self.output_tokens or 0) + (usage.output_tokens or 0)
 
 
 @dataclass
@@ -115,8 +115,8 @@ class _Round:
     """What one upstream response produced."""
 
     started: bool = False
-    function_calls: list[dict[str, Any]] = field(default_factory=list)
-    completed: dict[str, Any] | None = None
+    function_calls: list[Any] = field(default_factory=list)
+    completed: Any = None
     failure: str | None = None
 
 
@@ -137,8 +137,8 @@ async def stream_reply(
         try:
             async for event in _response_events(client, instructions, items, tools):
                 current.started = True
-                if event["type"] == "response.output_text.delta":
-                    yield TextDelta(event["delta"])
+                if event.type == "response.output_text.delta":
+                    yield TextDelta(event.delta)
                 else:
                     _record_event(event, current)
         except openai.APIError as error:
@@ -162,27 +162,23 @@ async def stream_reply(
         if current.completed is None:
             yield ReplyFailed(BROKEN_STREAM)
             return
-        usage.add(current.completed.get("usage"))
+        usage.add(current.completed.usage)
         if not current.function_calls:
-            yield ReplyDone(current.completed["id"], usage.input_tokens, usage.output_tokens)
+            yield ReplyDone(current.completed.id, usage.input_tokens, usage.output_tokens)
             return
         for call in current.function_calls:
-            called = await call_tool(call["name"], call.get("arguments"), tools_by_name)
+            called = await call_tool(call.name, call.arguments, tools_by_name)
             yield called
             items.append(
                 {
                     "type": "function_call",
-                    "call_id": call["call_id"],
-                    "name": call["name"],
-                    "arguments": call.get("arguments"),
+                    "call_id": call.call_id,
+                    "name": call.name,
+                    "arguments": call.arguments,
                 }
             )
             items.append(
-                {
-                    "type": "function_call_output",
-                    "call_id": call["call_id"],
-                    "output": called.output,
-                }
+                {"type": "function_call_output", "call_id": call.call_id, "output": called.output}
             )
     yield ReplyFailed("The model kept calling tools without answering; stopped.")
 
@@ -192,47 +188,21 @@ async def _response_events(
     instructions: str,
     items: list[dict[str, Any]],
     tools: Sequence[Tool],
-) -> AsyncIterator[dict[str, Any]]:
-    """The response's server-sent events, each as the JSON object it is.
-
-    The SDK sends and checks the request (and turns an HTTP error into its exception); its
-    events are read here from the raw stream: the SDK's typed stream builds a pydantic model of
-    every event, one for each word, which cost a tenth of a turn's CPU in a busy process
-    (bench/RESULTS.md, section 9).
-    """
-    body: dict[str, Any] = {"instructions": instructions, "input": items}
+) -> AsyncIterator[Any]:
+    options: dict[str, Any] = {}
     if tools:
-        body["tools"] = [tool.as_responses_tool() for tool in tools]
-    # The instructions, input items and tools are plain JSON already: sent as they are
-    # (`extra_body`), not walked item by item through the SDK's transform of typed parameters,
-    # which took a tenth of a busy process's event loop.
-    async with client.responses.with_streaming_response.create(
-        model=upstream.model_name(), stream=True, store=False, extra_body=body
-    ) as response:
-        data: list[str] = []
-        try:
-            async for line in response.iter_lines():
-                if line.startswith("data:"):
-                    data.append(line.removeprefix("data:").removeprefix(" "))
-                elif not line and data:
-                    # A blank line ends an event; its data lines join with newlines.
-                    event = "\n".join(data)
-                    data = []
-                    if event.startswith("[DONE]"):
-                        return
-                    parsed = json.loads(event)
-                    if parsed.get("error"):
-                        # A failure reported in a data line, as the SDK's stream raises it.
-                        raise openai.APIError(
-                            "The model server reported an error while streaming",
-                            response.http_request,
-                            body=parsed["error"],
-                        )
-                    yield parsed
-        except httpx2.TimeoutException as error:
-            raise openai.APITimeoutError(request=response.http_request) from error
-        except httpx2.TransportError as error:
-            raise openai.APIConnectionError(request=response.http_request) from error
+        options["tools"] = [tool.as_responses_tool() for tool in tools]
+    stream = await client.responses.create(
+        model=upstream.model_name(),
+        instructions=instructions,
+        input=items,
+        stream=True,
+        store=False,
+        **options,
+    )
+    async with stream:
+        async for event in stream:
+            yield event
 
 
 INCOMPLETE_REASONS = {
@@ -241,23 +211,22 @@ INCOMPLETE_REASONS = {
 }
 
 
-def _record_event(event: dict[str, Any], current: _Round) -> None:
-    kind = event["type"]
-    if kind == "response.output_item.done" and event["item"]["type"] == "function_call":
-        current.function_calls.append(event["item"])
-    elif kind == "response.completed":
-        current.completed = event["response"]
-    elif kind == "response.failed":
-        error = event["response"].get("error") or {}
-        logger.warning("The model failed to answer (code %s)", _loggable(error.get("code")))
+def _record_event(event: Any, current: _Round) -> None:
+    if event.type == "response.output_item.done" and event.item.type == "function_call":
+        current.function_calls.append(event.item)
+    elif event.type == "response.completed":
+        current.completed = event.response
+    elif event.type == "response.failed":
+        error = event.response.error
+        logger.warning("The model failed to answer (code %s)", _loggable(error and error.code))
         current.failure = "The model failed to answer."
-    elif kind == "response.incomplete":
-        details = event["response"].get("incomplete_details") or {}
-        reason = details.get("reason")
+    elif event.type == "response.incomplete":
+        details = event.response.incomplete_details
+        reason = details.reason if details is not None else None
         logger.warning("The model stopped before finishing (reason %s)", _loggable(reason))
         current.failure = INCOMPLETE_REASONS.get(reason, "The model stopped before finishing.")
-    elif kind == "error":
-        logger.warning("The model server reported an error (code %s)", _loggable(event.get("code")))
+    elif event.type == "error":
+        logger.warning("The model server reported an error (code %s)", _loggable(event.code))
         current.failure = UPSTREAM_ERROR
 
 
