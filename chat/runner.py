@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -170,7 +171,14 @@ async def _renew_lease(running: RunningAnswer) -> None:
     # The answer was saved with a fresh lease: the first renewal can wait.
     while True:
         await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 3)
-        if not await renew(running.answer):
+        try:
+            renewed = await renew(running.answer)
+        except DatabaseError:
+            # PostgreSQL restarting, say: the answer streams on, and the next renewal, a third
+            # of a lease later, still comes before another process may call it abandoned.
+            logger.warning("The lease of answer %s could not be renewed", running.answer.pk)
+            continue
+        if not renewed:
             _stop(running)
             return
 

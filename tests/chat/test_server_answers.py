@@ -7,6 +7,7 @@ import re
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 
 from chat import runner, services
 from chat.models import Message
@@ -177,6 +178,33 @@ async def test_an_answer_whose_own_code_breaks_mid_stream_ends_failed_with_its_t
     answer = await answer_of(conversation)
     assert (answer.status, answer.error) == (Message.Status.INCOMPLETE, services.ANSWER_FAILED)
     assert answer.content == "One two"
+
+
+async def test_a_lease_renewal_that_finds_the_database_down_does_not_end_the_renewals(
+    open_chat, upstream, conversation, user, settings, monkeypatch
+):
+    # Renewed every 0.5 s; the answer takes 3 s, twice the lease: only renewals keep it alive.
+    settings.CHAT_ANSWER_LEASE_SECONDS = 1.5
+    renew_lease = services.renew_lease
+    renewals: list[str] = []
+
+    def database_down_at_first(answer):
+        if not renewals:
+            renewals.append("refused")
+            raise OperationalError("the database system is shutting down")
+        renewals.append("renewed")
+        return renew_lease(answer)
+
+    monkeypatch.setattr(services, "renew_lease", database_down_at_first)
+    upstream.script(Text(STORY, delay=0.4))
+    socket = await open_chat(conversation.pk, user)
+    await send_chat(socket, "Tell me a long story")
+
+    frames = [frame async for frame in frames_until_final(socket, seconds=10)]
+
+    assert "message--complete" in frames[-1]
+    assert renewals[0] == "refused"
+    assert renewals.count("renewed") >= 2
 
 
 async def test_the_memory_notice_is_pushed_to_the_page_when_extraction_ends(
