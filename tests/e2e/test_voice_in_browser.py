@@ -1,5 +1,6 @@
 """A person talks to Recall through a (fake) microphone, and a typed chat then remembers it."""
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,11 @@ from tests.e2e.microphone import fake_microphone
 from tests.e2e.test_chat_in_browser import send, sign_up, start_new_chat
 
 SENTENCE = "I live in Porto and I prefer window seats."
+# Whisper tiny now and then hears the synthetic voice's "window seats" as "windows seats",
+# depending on where in the looped recording the capture starts; what is tested is that the
+# words heard are the ones remembered.
+HEARD = re.compile(r"I live in Porto and I prefer windows? seats\.")
+SEATS = re.compile(r"windows? seats")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +38,7 @@ def test_a_person_says_where_they_live_and_a_typed_chat_remembers_it(page, live_
 
     # The first session of a fresh server waits for the speech models to load.
     spoken = page.locator(".message--user").last
-    expect(spoken).to_contain_text(SENTENCE, timeout=120_000)
+    expect(spoken).to_contain_text(HEARD, timeout=120_000)
     expect(spoken.get_by_text("Spoken", exact=True)).to_be_visible()
     answer = page.locator(".message--assistant.message--complete").last
     expect(answer).to_contain_text("You said", timeout=60_000)
@@ -47,4 +53,4 @@ def test_a_person_says_where_they_live_and_a_typed_chat_remembers_it(page, live_
 
     answer = page.locator(".message--assistant.message--complete").last
     expect(answer).to_contain_text("Porto")
-    expect(answer).to_contain_text("window seats")
+    expect(answer).to_contain_text(SEATS)
