@@ -100,40 +100,44 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(UNREADABLE)
             return
         try:
-            await self.serve(payload)
+            turn = await self.serve(payload)
         except DatabaseError:
-            # PostgreSQL restarting, say. Every step that could fail here runs before anything
-            # of the message is saved (or in one transaction), so the socket stays open and
-            # the text goes back to the composer to be sent again.
+            # PostgreSQL restarting, say. `serve` saves a message in one transaction or not at
+            # all, so the socket stays open and the text goes back to the composer to be sent
+            # again; answering a saved turn comes after, outside this.
             logger.warning(
                 "A message to conversation %s found the database unavailable",
                 self.conversation.pk,
                 exc_info=True,
             )
             await self.send_error(DATABASE_UNAVAILABLE, unsent=payload.get("message"))
+            return
+        if turn is not None:
+            user_message, answer, replaced = turn
+            await runner.start_answer(self.conversation, user_message, answer, replaced=replaced)
 
-    async def serve(self, payload: dict[str, Any]) -> None:
-        """Act on one message of the page, read by `_read`."""
+    async def serve(self, payload: dict[str, Any]) -> tuple[Message, Message, list[Message]] | None:
+        """Act on one message of the page, read by `_read`; returns the turn it saved, to be
+        answered (a new, regenerated or edited one), if any."""
         if not await self.session_is_current():
             await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
+            return None
         if "stop" in payload:
             await runner.request_stop(self.conversation.pk)
-            return
+            return None
         if "ended" in payload:
             await self.show_how_answers_ended(payload["ended"])
-            return
+            return None
         if "regenerate" in payload:
             start = functools.partial(redo.regenerate_last_answer, self.conversation)
         else:
             change = redo.edit_last_message if payload.get("edit") else _new_turn
             start = functools.partial(change, self.conversation, payload["message"])
         try:
-            user_message, answer, replaced = await in_turn_thread(start)()
+            return await in_turn_thread(start)()
         except services.TurnRejected as rejection:
             await self.send_error(str(rejection))
-            return
-        await runner.start_answer(self.conversation, user_message, answer, replaced=replaced)
+            return None
 
     async def show_how_answers_ended(self, answer_ids: list[int]) -> None:
         """Send the final state of the answers a reconnected page still shows as streaming."""
