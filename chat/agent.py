@@ -95,6 +95,10 @@ def _new_client() -> AsyncOpenAI:
         base_url=settings.OPENAI_BASE_URL or None,
         timeout=settings.OPENAI_TIMEOUT_SECONDS,
         max_retries=1,
+        # The SDK's aiohttp transport: reading a stream through httpx's default transport
+        # (anyio) cost a busy web process a quarter of its event loop in pausing and resuming
+        # each socket per chunk and checking each pooled connection before reuse.
+        http_client=openai.DefaultAioHttpClient(),
     )
 
 

@@ -6,7 +6,8 @@ An uploaded export is imported here too, its ImportJob row counting progress for
 
 A worker claims a run before extracting, with one conditional UPDATE, and renews the claim (a
 lease) while it works. A worker killed mid-run stops renewing: once its lease lapses the run is
-queued again (requeue_abandoned_extractions), and the claim keeps two workers off one run.
+queued again (requeue_abandoned_extractions, as each job starts and in every web process's
+sweep: not once per chat turn), and the claim keeps two workers off one run.
 """
 
 from __future__ import annotations
@@ -72,7 +73,6 @@ def schedule_extraction(answer: Message) -> ExtractionRun | None:
         return None
     run = ExtractionRun.objects.create(message=answer)
     transaction.on_commit(lambda: _enqueue(run.pk))
-    transaction.on_commit(requeue_abandoned_extractions)
     return run
 
 
