@@ -1,7 +1,8 @@
 """Shared fixtures: users, conversations, turns, memories, a real upstream server, a websocket."""
 
+import inspect
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import NamedTuple
 
 import pytest
@@ -11,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from accounts.models import User
-from chat import turn_threads
+from chat import agent, turn_threads
 from chat.models import Conversation, Message, Project
 from memories import services as memory_services
 from memories.index import cache as memory_index_cache
@@ -51,6 +52,20 @@ def _fresh_channel_layer() -> Iterator[None]:
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+async def _model_clients_closed() -> AsyncIterator[None]:
+    yield
+    await agent.close_clients()
+
+
+@pytest.fixture(autouse=True)
+def _close_model_clients(request: pytest.FixtureRequest) -> None:
+    # An async test's event loop closes with the test: its model clients (aiohttp sessions,
+    # chat.agent.make_client) are closed first, or aiohttp logs each one as unclosed.
+    if inspect.iscoroutinefunction(request.function):
+        request.getfixturevalue("_model_clients_closed")
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,9 @@ from chat.voice import speech
 from tests.conftest import _session_cookie_for
 from tests.realtime_upstream import RealtimeServer
 
-SENTENCE = "I live in Porto and I prefer window seats."
+# Whisper's tiny.en hears Piper's "I prefer window seats" as "Windows seats" on the machine CI
+# now runs on (three times out of three; "I like window seats" right three times out of three).
+SENTENCE = "I live in Porto and I like window seats."
 RATE = speech.INPUT_SAMPLE_RATE
 
 

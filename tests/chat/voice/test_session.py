@@ -4,7 +4,7 @@ from chat.models import Message
 from chat.voice import speech
 from chat.voice.offline import SentenceSplitter
 from chat.voice.session import SpokenAnswer
-from tests.chat.voice.conftest import silence
+from tests.chat.voice.conftest import SENTENCE, silence
 
 
 def test_streamed_text_is_cut_into_whole_sentences():
@@ -75,9 +75,7 @@ def test_a_short_sentence_and_one_longer_than_the_shortest_whisper_window_are_he
     )
 
     assert speech.seconds_of(long_utterance) > 15
-    assert speech.transcribe(silence(0.3) + spoken_sentence + silence(0.6)) == (
-        "I live in Porto and I prefer window seats."
-    )
+    assert speech.transcribe(silence(0.3) + spoken_sentence + silence(0.6)) == SENTENCE
     heard = speech.transcribe(long_utterance)
     assert heard.startswith(("I am flying to Berlin on Friday", "I'm flying to Berlin on Friday"))
     assert heard.endswith("at the Italian restaurant on Saturday evening.")
