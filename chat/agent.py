@@ -155,7 +155,7 @@ async def stream_reply(
             async for event in _response_events(client, instructions, items, tools):
                 current.started = True
                 if event.get("type") == "response.output_text.delta":
-                    yield TextDelta(event["delta"])
+                    yield TextDelta(_text(event["delta"]))
                 else:
                     _record_event(event, current)
         except openai.APIError as error:

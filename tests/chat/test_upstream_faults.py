@@ -45,6 +45,33 @@ async def test_item8_invalid_json_in_a_data_line_ends_the_reply_with_a_failure(u
     ]
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        "[1, 2]",
+        '{"type": "response.output_text.delta", "delta": 7}',
+        '{"type": "response.output_text.delta"}',
+        '{"type": "response.completed", "response": "done"}',
+        '{"type": "response.completed", "response": {"id": 5}}',
+        '{"type": "response.completed", "response": {"id": "r", "usage": {"input_tokens": "9"}}}',
+        '{"type": "response.output_item.done", "item": {"type": "function_call", "name": "x"}}',
+    ],
+)
+async def test_item8_an_event_of_the_wrong_shape_ends_the_reply_with_a_failure(upstream, data):
+    # Events are read as JSON objects (chat.agent._response_events): each field a turn uses is
+    # checked, so a hostile or broken server gets the same failure as unreadable JSON.
+    upstream.script(Malformed("Alpha beta gamma", after_chunks=1, data=data))
+
+    events = [
+        event
+        async for event in agent.stream_reply(
+            instructions="Answer.", input_items=[{"role": "user", "content": "Hi"}]
+        )
+    ]
+
+    assert events == [agent.TextDelta("Alpha"), agent.ReplyFailed(agent.UNREADABLE_STREAM)]
+
+
 async def test_item8_invalid_json_mid_stream_reaches_the_page_and_keeps_the_partial(
     open_chat, upstream, conversation, user, caplog
 ):
