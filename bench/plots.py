@@ -120,8 +120,8 @@ def throughput_plot() -> None:
             "--o",
             label=f"{processes} web process(es): p50",
         )
-    # The same run's measurement of the code before the change, where RESULTS.md keeps one.
-    before = load("throughput_before") or {"runs": {}}
+    # What shipped before the last change RESULTS.md describes, measured the same way.
+    before = load("throughput_before_sdk") or {"runs": {}}
     for processes, run in before["runs"].items():
         axes.plot(
             [step["offered_rate"] for step in run["steps"]],

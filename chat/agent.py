@@ -101,9 +101,9 @@ def _new_client() -> AsyncOpenAI:
         base_url=settings.OPENAI_BASE_URL or None,
         timeout=settings.OPENAI_TIMEOUT_SECONDS,
         max_retries=1,
-        # The SDK's aiohttp transport: reading a stream through httpx's default transport
-        # (anyio) cost a busy web process a quarter of its event loop in pausing and resuming
-        # each socket per chunk and checking each pooled connection before reuse.
+        # The SDK's aiohttp transport: through its default one (httpx on anyio) an answer's
+        # stream took 1.7 times the CPU (12 against 7 ms, 10 answers at once), pausing and
+        # resuming the socket for every chunk and checking a pooled connection before reuse.
         http_client=openai.DefaultAioHttpClient(),
     )
 
@@ -245,8 +245,13 @@ def _record_event(event: dict[str, Any], current: _Round) -> None:
     kind = event.get("type")
     if kind == "response.output_item.done" and event["item"].get("type") == "function_call":
         item = event["item"]
+        arguments = item.get("arguments")
         current.function_calls.append(
-            _FunctionCall(_text(item["call_id"]), _text(item["name"]), item.get("arguments"))
+            _FunctionCall(
+                _text(item["call_id"]),
+                _text(item["name"]),
+                None if arguments is None else _text(arguments),
+            )
         )
     elif kind == "response.completed":
         response = event["response"]

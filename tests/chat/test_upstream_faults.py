@@ -55,6 +55,8 @@ async def test_item8_invalid_json_in_a_data_line_ends_the_reply_with_a_failure(u
         '{"type": "response.completed", "response": {"id": 5}}',
         '{"type": "response.completed", "response": {"id": "r", "usage": {"input_tokens": "9"}}}',
         '{"type": "response.output_item.done", "item": {"type": "function_call", "name": "x"}}',
+        '{"type": "response.output_item.done", "item": {"type": "function_call", "name": "x", '
+        '"call_id": "c", "arguments": {"query": "q"}}}',
     ],
 )
 async def test_item8_an_event_of_the_wrong_shape_ends_the_reply_with_a_failure(upstream, data):
