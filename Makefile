@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 .env:
 	printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
-# Without REDIS_URL the server runs two task workers in threads (config/embedded_worker.py): two,
+# Without REDIS_URL the server runs two task workers in threads (config/task_workers.py): two,
 # so one hung extraction never holds up the rest. Every process loads the embedding model as it
 # starts; "ready" is printed once the server and its workers have.
 run: install .env

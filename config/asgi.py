@@ -13,7 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 import chat.routing  # noqa: E402
 from api.mcp_server import with_mcp  # noqa: E402
-from config import embedded_worker  # noqa: E402
+from config import task_workers  # noqa: E402
 from config.request_size import RequestSizeLimit  # noqa: E402
 from config.websocket_origins import SameOriginValidator  # noqa: E402
 from memories import embeddings  # noqa: E402
@@ -22,7 +22,7 @@ from memories import embeddings  # noqa: E402
 # speech models wait for this process's first voice session (chat/voice/offline.py): most
 # processes serve typed chats only, and the models are 180 MB of RSS loaded, more in use.
 embeddings.warm_up_in_background()
-embedded_worker.start_unless_scaled_out()
+task_workers.start_unless_scaled_out()
 
 application = ProtocolTypeRouter(
     {

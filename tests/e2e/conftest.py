@@ -31,7 +31,7 @@ def serve_app(data_dir: Path, **settings: str) -> Iterator[str]:
         "REDIS_URL": "",
         "OPENAI_API_KEY": "",
         "OPENAI_BASE_URL": "",
-        # Without Redis the server runs the task worker itself (config.embedded_worker).
+        # Without Redis the server runs the task worker itself (config.task_workers).
         "TASKS_BACKEND": "",
         "OFFLINE_MODEL_TOKEN_DELAY_SECONDS": "0.005",
         **settings,

@@ -6,29 +6,15 @@ and starts the worker afresh. A job cut short by the outage is queued again by i
 (`memories.tasks`), as when a worker dies.
 """
 
-import logging
-import time
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connections
 from django_tasks_db.management.commands import db_worker
 
-logger = logging.getLogger(__name__)
-RETRY_SECONDS = 2
+from config.task_workers import run_through_database_outages
 
 
 class Command(db_worker.Command):
     help = "Run background jobs (as db_worker does), through database outages"
 
     def handle(self, *args: Any, **options: Any) -> None:
-        while True:
-            try:
-                return super().handle(*args, **options)
-            except (OperationalError, InterfaceError) as error:
-                logger.warning(
-                    "The worker lost its database (%s); it starts again in %s s",
-                    str(error).strip(),
-                    RETRY_SECONDS,
-                )
-                connections.close_all()
-                time.sleep(RETRY_SECONDS)
+        run_through_database_outages(lambda: super(Command, self).handle(*args, **options))
