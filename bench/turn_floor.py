@@ -75,9 +75,10 @@ def turn_request() -> dict:
     }
 
 
-async def typed_events(base_url: str, request: dict) -> AsyncIterator[bool]:
+async def typed_events(base_url: str, request: dict) -> AsyncIterator[bool | None]:
     """The SDK as its README shows it: `responses.create`, a typed model of every event, on its
-    default transport (httpx). Yields whether each event is a text delta."""
+    default transport (httpx). Yields whether each event is a text delta, and None after each
+    answer."""
     import openai
 
     sdk = openai.AsyncOpenAI(api_key="bench", base_url=base_url, max_retries=0)
@@ -98,7 +99,7 @@ async def typed_events(base_url: str, request: dict) -> AsyncIterator[bool]:
         await sdk.close()
 
 
-async def shipped_events(base_url: str, request: dict) -> AsyncIterator[bool]:
+async def shipped_events(base_url: str, request: dict) -> AsyncIterator[bool | None]:
     """chat.agent.stream_reply, as a turn calls it, on the SDK's aiohttp transport."""
     import openai
 

@@ -113,9 +113,11 @@ class _Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
 
-    def add(self, usage: dict[str, int | None]) -> None:
-        self.input_tokens = (self.input_tokens or 0) + (usage.get("input_tokens") or 0)
-        self.output_tokens = (self.output_tokens or 0) + (usage.get("output_tokens") or 0)
+    def add(self, usage: "_Usage | None") -> None:
+        if usage is None:
+            return
+        self.input_tokens = (self.input_tokens or 0) + (usage.input_tokens or 0)
+        self.output_tokens = (self.output_tokens or 0) + (usage.output_tokens or 0)
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,9 @@ class _Round:
 
     started: bool = False
     function_calls: list[_FunctionCall] = field(default_factory=list)
-    # The completed response's id and token counts; None until it completes.
+    # The completed response's id and its token counts (None if it gave none).
     completed_id: str | None = None
-    usage: dict[str, int | None] = field(default_factory=dict)
+    usage: _Usage | None = None
     failure: str | None = None
 
 
@@ -255,11 +257,11 @@ def _record_event(event: dict[str, Any], current: _Round) -> None:
         )
     elif kind == "response.completed":
         response = event["response"]
-        usage = response.get("usage") or {}
-        current.usage = {
-            "input_tokens": _count(usage.get("input_tokens")),
-            "output_tokens": _count(usage.get("output_tokens")),
-        }
+        usage = response.get("usage")
+        if usage is not None:
+            current.usage = _Usage(
+                _count(usage.get("input_tokens")), _count(usage.get("output_tokens"))
+            )
         current.completed_id = _text(response["id"])
     elif kind == "response.failed":
         error = event["response"].get("error") or {}
