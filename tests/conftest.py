@@ -57,6 +57,10 @@ def _fresh_channel_layer() -> Iterator[None]:
 @pytest.fixture
 async def _model_clients_closed() -> AsyncIterator[None]:
     yield
+    # The answers still streaming through the clients end first: this fixture is torn down
+    # before the chat tests' own end_server_tasks, and closing an aiohttp session under a live
+    # stream once hung CI's PostgreSQL pass (tests/chat/test_answer_lease.py).
+    await end_server_tasks()
     await agent.close_clients()
 
 
