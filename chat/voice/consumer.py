@@ -93,9 +93,11 @@ class VoiceConsumer(AsyncWebsocketConsumer):
     async def end(self, ended: SessionEnded) -> None:
         if ended.code != 1000:
             await self.event({"type": "error", "message": str(ended)})
-        await self.close(code=ended.code)
-        # Free the session and its lock now, not when the client gets round to closing too.
+        # The session and its lock are freed before the close goes out, not when the client gets
+        # round to closing too: a page that starts again on the close must not find its own
+        # session still open ("already open" was seen right after a stop).
         await self.disconnect(ended.code)
+        await self.close(code=ended.code)
 
     # The session's outbox.
 
