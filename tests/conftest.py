@@ -1,5 +1,6 @@
 """Shared fixtures: users, conversations, turns, memories, a real upstream server, a websocket."""
 
+import asyncio
 import inspect
 import itertools
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +19,7 @@ from memories import services as memory_services
 from memories.index import cache as memory_index_cache
 from memories.models import Memory
 from tests.upstream import ResponsesServer
-from tests.websocket import end_server_tasks
+from tests.websocket import TEARDOWN_SECONDS, end_server_tasks, report_hang
 
 _usernames = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -61,7 +62,11 @@ async def _model_clients_closed() -> AsyncIterator[None]:
     # before the chat tests' own end_server_tasks, and closing an aiohttp session under a live
     # stream once hung CI's PostgreSQL pass (tests/chat/test_answer_lease.py).
     await end_server_tasks()
-    await agent.close_clients()
+    try:
+        async with asyncio.timeout(TEARDOWN_SECONDS):
+            await agent.close_clients()
+    except TimeoutError:
+        report_hang("closing the model clients")
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,13 @@
 """Helpers for driving chat turns in tests: over the websocket, or through the turn code."""
 
 import asyncio
+import faulthandler
 import html
 import json
 import re
-from collections.abc import AsyncIterator
+import sys
+import warnings
+from collections.abc import AsyncIterator, Iterable
 
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -19,17 +22,38 @@ DELTA_FRAME = re.compile(
 MEMORY_NOTICE_FRAME = re.compile(r'<p id="answer-\d+-changes" hx-swap-oob="outerHTML"')
 
 
+# How long a teardown waits for cancelled tasks or closing clients before it reports them.
+TEARDOWN_SECONDS = 30
+
+
 async def end_server_tasks() -> None:
     """End what a test left running on its event loop (answers outlive their sockets), and the
     turn threads' work for it, before the loop closes."""
     leftover = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
     for task in leftover:
         task.cancel()
-    await asyncio.gather(*leftover, return_exceptions=True)
+    if leftover:
+        # Bounded: a task that never ends once cancelled hung CI's PostgreSQL pass for its whole
+        # time limit with nothing in the log. Now the run goes on and says where it was stuck.
+        _, stuck = await asyncio.wait(leftover, timeout=TEARDOWN_SECONDS)
+        if stuck:
+            report_hang(f"{len(stuck)} cancelled task(s) still running", stuck)
     # A cancelled answer's work can still be running on a turn thread (its extraction, with the
     # immediate task backend, which then publishes through this loop): a thread left waiting for
     # a closed loop kept the PostgreSQL test run from exiting once.
     await turn_threads.until_idle()
+
+
+def report_hang(what: str, tasks: Iterable[asyncio.Task] = ()) -> None:
+    """Write where a teardown is stuck (the tasks' and every thread's stacks) past pytest's
+    output capture, and warn, so a CI log shows it even if the run is stopped later."""
+    out = sys.__stderr__
+    print(f"\n=== teardown: {what} ===", file=out)
+    for task in tasks:
+        task.print_stack(file=out)
+    faulthandler.dump_traceback(file=out, all_threads=True)
+    out.flush()
+    warnings.warn(f"teardown: {what} (stacks on stderr)", stacklevel=2)
 
 
 def delta_text(frame: str) -> str | None:
