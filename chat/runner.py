@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
@@ -23,7 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from chat import selectors, services, turns
 from chat.models import Conversation, Message
 from chat.streaming import batched
-from chat.turn_threads import in_turn_thread
+from chat.turn_threads import in_lease_thread, in_turn_thread
 from memories import tasks as memory_tasks
 
 logger = logging.getLogger(__name__)
@@ -165,9 +164,7 @@ async def _sweep_forever() -> None:
 
 
 async def _renew_lease(running: RunningAnswer) -> None:
-    # Not on the shared thread-sensitive thread: a queue of turns there must not make a live
-    # answer look abandoned to the other processes.
-    renew = database_sync_to_async(services.renew_lease, thread_sensitive=False)
+    renew = in_lease_thread(services.renew_lease)
     # The answer was saved with a fresh lease: the first renewal can wait.
     while True:
         await asyncio.sleep(settings.CHAT_ANSWER_LEASE_SECONDS / 3)

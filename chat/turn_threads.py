@@ -93,12 +93,30 @@ def _pool(size: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=size, thread_name_prefix="chat-turn")
 
 
+def in_lease_thread(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """`func` as a coroutine function that runs it on the one thread kept for answer leases.
+
+    Queued behind turns (on the turn threads) or speech work (on the event loop's default
+    executor, where asyncio.to_thread runs), a renewal could come after its lease ran out, and
+    other processes would end a live answer as abandoned.
+    """
+    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=_lease_thread())
+
+
+@cache
+def _lease_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-lease")
+
+
 def close_connections() -> None:
-    """Close the database connections of every turn thread, as before dropping the database.
+    """Close the database connections of every turn thread and of the lease thread, as before
+    dropping the database.
 
     Each thread keeps its connections for CONN_MAX_AGE, and only a thread may close its own:
     one task per thread, held at a barrier until every thread has one.
     """
+    if _lease_thread.cache_info().currsize:
+        _lease_thread().submit(connections.close_all).result()
     size = settings.CHAT_TURN_THREADS
     if size == 0:
         return

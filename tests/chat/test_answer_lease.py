@@ -2,6 +2,7 @@
 other process, and its pages are told; a live answer renews its lease and is left alone."""
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
@@ -37,20 +38,48 @@ async def test_a_page_that_connects_sees_an_abandoned_answer_marked_interrupted(
     assert f'id="{abandoned.dom_id}"' in frame and "message--incomplete" in frame
 
 
+@pytest.fixture
+def start_long_answer(open_chat, upstream, conversation, user, settings):
+    """Start a 12-second answer on 2-second leases; return once its first words arrived."""
+
+    async def start() -> None:
+        settings.CHAT_ANSWER_LEASE_SECONDS = 2
+        upstream.script(Text(" ".join(["word"] * 40), delay=0.3))
+        socket = await open_chat(conversation.pk, user)
+        await send_chat(socket, "Tell me a story")
+        while delta_text(await socket.receive_from(timeout=60)) is None:
+            pass
+
+    return start
+
+
 async def test_a_live_answer_renews_its_lease_and_is_not_swept(
-    open_chat, upstream, conversation, user, settings
+    start_long_answer, open_chat, conversation, user
 ):
-    settings.CHAT_ANSWER_LEASE_SECONDS = 2
-    upstream.script(Text(" ".join(["word"] * 40), delay=0.3))
-    socket = await open_chat(conversation.pk, user)
-    await send_chat(socket, "Tell me a story")
-    while delta_text(await socket.receive_from(timeout=60)) is None:
-        pass
+    await start_long_answer()
 
     await asyncio.sleep(4.5)  # over two lease lengths, swept four times meanwhile
     await open_chat(conversation.pk, user)  # connecting sweeps too
 
     answer = await Message.objects.filter(role="assistant").alast()
+    assert answer.status == Message.Status.STREAMING
+    assert answer.lease_expires_at > timezone.now()
+
+
+async def test_a_lease_is_renewed_while_speech_work_fills_the_default_executor(start_long_answer):
+    await start_long_answer()
+
+    # asyncio.to_thread (transcription, synthesis) runs on the loop's default executor: fill it.
+    speech_done = threading.Event()
+    loop = asyncio.get_running_loop()
+    speech = [loop.run_in_executor(None, speech_done.wait, 30) for _ in range(64)]
+    try:
+        await asyncio.sleep(4.5)  # over two lease lengths, swept four times meanwhile
+        answer = await Message.objects.filter(role="assistant").alast()
+    finally:
+        speech_done.set()
+        await asyncio.gather(*speech)
+
     assert answer.status == Message.Status.STREAMING
     assert answer.lease_expires_at > timezone.now()
 
