@@ -313,7 +313,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Query strings carry what people type into searches; access logs keep the path only.
-    "filters": {"no_query_strings": {"()": "config.access_log.QueryStringFilter"}},
+    "filters": {
+        "no_query_strings": {"()": "config.access_log.QueryStringFilter"},
+        # While Redis is down: the channel layer's traceback a second, the answers' warning a
+        # frame, once a minute each (config/repeated_logs.py). The answers' errors all pass.
+        "repeats": {"()": "config.repeated_logs.RepeatsFilter"},
+        "repeated_warnings": {
+            "()": "config.repeated_logs.RepeatsFilter",
+            "max_level": "WARNING",
+        },
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -331,6 +340,8 @@ LOGGING = {
             "propagate": False,
         },
         "sentence_transformers": {"level": "WARNING"},
+        "channels_redis.pubsub": {"filters": ["repeats"]},
+        "chat.runner": {"filters": ["repeated_warnings"]},
         # django-axes says INFO on every login; failures and lockouts come at WARNING.
         "axes": {"level": "WARNING"},
     },

@@ -2,12 +2,15 @@
 is saved whole, and a page that reconnects gets its text so far and its end."""
 
 import asyncio
+import logging
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 from channels.testing import WebsocketCommunicator
 
 from chat.models import Message
+from config.repeated_logs import RepeatsFilter
 from tests.chat.test_server_answers import first_delta, stop, wait_until_ended
 from tests.processes import PrivateRedis
 from tests.upstream import Text
@@ -99,3 +102,42 @@ async def test_stop_reaches_an_answer_after_a_redis_restart(reconnected_mid_answ
     answer = await wait_until_ended(conversation)
     assert answer.status == Message.Status.STOPPED
     assert STORY.startswith(answer.content) and answer.content != STORY
+
+
+class KeptRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_redis_down_for_seconds_is_logged_once_for_each_kind_of_complaint(
+    redis, open_chat, upstream, conversation, user
+):
+    upstream.script(Text(STORY, delay=0.25))
+    # Opening the first page sets Django up (config.asgi), which configures logging anew.
+    page = await open_chat(conversation.pk, user)
+    kept = KeptRecords()
+    noisy = [logging.getLogger(name) for name in ("channels_redis.pubsub", "chat.runner")]
+    for logger in noisy:
+        logger.addHandler(kept)
+        for repeats in logger.filters:
+            if isinstance(repeats, RepeatsFilter):
+                repeats.forget()
+    try:
+        await send_chat(page, "Tell me a long story")
+        await first_delta(page)
+        redis.kill()
+        # The layer's receive task fails each second and every frame of the answer finds no Redis.
+        await asyncio.sleep(3)
+        redis.start()
+        await wait_until_ended(conversation)
+    finally:
+        for logger in noisy:
+            logger.removeHandler(kept)
+
+    complaints = Counter((record.name, record.msg) for record in kept.records)
+    assert {name for name, _ in complaints} == {logger.name for logger in noisy}
+    assert set(complaints.values()) == {1}, complaints
