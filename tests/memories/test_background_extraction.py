@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from chat import agent, turns
 from chat import services as chat_services
-from chat import turns
 from chat.models import Message
 from memories import selectors, tasks
 from memories.models import ExtractionRun, Memory, MemoryEvent
@@ -25,6 +25,15 @@ async def stream_turn(conversation, text: str) -> list[turns.TurnUpdate]:
     return [update async for update in turns.stream_answer(conversation, user_message, answer)]
 
 
+async def stream_turn_and_close(conversation, text: str) -> list[turns.TurnUpdate]:
+    """stream_turn on an event loop of its own (async_to_sync), whose model clients are closed
+    before it is, as the async tests' are by a fixture."""
+    try:
+        return await stream_turn(conversation, text)
+    finally:
+        await agent.close_clients()
+
+
 @pytest.fixture
 def database_queue(settings):
     """The production backend: jobs wait in the database for a worker."""
@@ -36,7 +45,7 @@ def test_the_stream_finishes_before_extraction_runs(database_queue, upstream, co
     upstream.script(Text("Good to know."))
     upstream.script_chat(EXTRACTED)
 
-    updates = async_to_sync(stream_turn)(conversation, "I am allergic to peanuts.")
+    updates = async_to_sync(stream_turn_and_close)(conversation, "I am allergic to peanuts.")
 
     assert isinstance(updates[-1], turns.AnswerFinished)
     assert updates[-1].message.status == Message.Status.COMPLETE

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from chat import agent, turns
 from chat import services as chat_services
-from chat import turns
 from chat.models import Conversation, Message
 from memories import recall, services
 from memories.models import ExtractionRun, Memory, MemoryAccess
@@ -260,8 +260,12 @@ def ask(upstream, conversation):
 
     async def run_turn(text: str) -> None:
         question, answer = await sync_to_async(chat_services.start_turn)(conversation, text)
-        async for _ in turns.stream_answer(conversation, question, answer):
-            pass
+        try:
+            async for _ in turns.stream_answer(conversation, question, answer):
+                pass
+        finally:
+            # This event loop (async_to_sync's) ends with the turn: so do its model clients.
+            await agent.close_clients()
 
     def ask_model(text: str) -> str:
         async_to_sync(run_turn)(text)
