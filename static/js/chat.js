@@ -96,6 +96,38 @@
 
   document.addEventListener("htmx:wsAfterMessage", scrollMessagesToBottom);
 
+  // Frames can be lost with the socket still open (Redis restarting between the server's
+  // processes): a page that has heard nothing for a while while it shows an answer as streaming
+  // asks how its answers ended, as after a reconnect, so none shows as typing for ever.
+  var SILENCE_BEFORE_ASKING_MS = 10000;
+  var openSocket = null;
+  var lastHeard = Date.now();
+
+  function streamingAnswerIds() {
+    var streaming = document.querySelectorAll("#messages .message--assistant.message--streaming");
+    return Array.prototype.map.call(streaming, function (article) {
+      return parseInt(article.id.replace("message-", ""), 10);
+    });
+  }
+
+  function askHowAnswersEnded(socket) {
+    var ids = streamingAnswerIds();
+    if (ids.length) {
+      socket.wrapper.send(JSON.stringify({ ended: ids }), socket.element);
+    }
+  }
+
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    lastHeard = Date.now();
+  });
+
+  setInterval(function () {
+    if (openSocket && Date.now() - lastHeard >= SILENCE_BEFORE_ASKING_MS) {
+      lastHeard = Date.now();
+      askHowAnswersEnded(openSocket);
+    }
+  }, 1000);
+
   // The composer says whether its socket is open, for styling and for browser tests.
   function markSocket(event, state) {
     var composer = event.target.closest(".composer");
@@ -109,17 +141,14 @@
     showSocketStatus("");
     // Answers shown as streaming may have ended while the socket was down, and their last
     // frames were missed: ask how they ended (the server sends the text so far of the others).
-    var streaming = document.querySelectorAll("#messages .message--assistant.message--streaming");
-    var ids = Array.prototype.map.call(streaming, function (article) {
-      return parseInt(article.id.replace("message-", ""), 10);
-    });
-    if (ids.length) {
-      event.detail.socketWrapper.send(JSON.stringify({ ended: ids }), event.target);
-    }
+    openSocket = { wrapper: event.detail.socketWrapper, element: event.target };
+    lastHeard = Date.now();
+    askHowAnswersEnded(openSocket);
   });
 
   document.addEventListener("htmx:wsClose", function (event) {
     markSocket(event, "closed");
+    openSocket = null;
     var code = event.detail.event.code;
     if (RECONNECTING_CODES.indexOf(code) >= 0) {
       showSocketStatus("Connection lost. Reconnecting…");

@@ -149,11 +149,9 @@ def test_a_reload_mid_answer_shows_the_text_so_far_and_the_rest(page, server_url
     expect(answer).to_contain_text(STORY)
 
 
-def test_a_page_whose_socket_was_down_when_its_answer_ended_shows_how_it_ended(
-    page, server_url, upstream_script
-):
-    upstream_script.script(Text(STORY, delay=0.1))
-    network = {"down": False}
+def relay_chat_socket(page: Page, network: dict[str, bool]) -> list[WebSocketRoute]:
+    """Pass the page's chat sockets through the test, which drops the server's frames while
+    `network["down"]`; returns the sockets relayed so far."""
     relayed = []
 
     def relay(socket: WebSocketRoute) -> None:
@@ -163,6 +161,15 @@ def test_a_page_whose_socket_was_down_when_its_answer_ended_shows_how_it_ended(
         relayed.append(socket)
 
     page.route_web_socket(re.compile(r"/ws/chat/"), relay)
+    return relayed
+
+
+def test_a_page_whose_socket_was_down_when_its_answer_ended_shows_how_it_ended(
+    page, server_url, upstream_script
+):
+    upstream_script.script(Text(STORY, delay=0.1))
+    network = {"down": False}
+    relayed = relay_chat_socket(page, network)
     sign_up(page, server_url)
     start_new_chat(page)
     send(page, "Tell me a long story")
@@ -179,6 +186,30 @@ def test_a_page_whose_socket_was_down_when_its_answer_ended_shows_how_it_ended(
     relayed[-1].close(code=1012, reason="The network came back")
 
     expect(page.locator(".message--assistant.message--complete")).to_contain_text(STORY)
+    expect(page.locator(".message--streaming")).to_have_count(0)
+
+
+def test_a_page_that_hears_nothing_for_a_while_asks_how_its_answer_ended(
+    page, server_url, upstream_script
+):
+    # Frames lost with the socket still open, as while Redis restarts between the processes.
+    upstream_script.script(Text(STORY, delay=0.1))
+    network = {"down": False}
+    relay_chat_socket(page, network)
+    sign_up(page, server_url)
+    start_new_chat(page)
+    send(page, "Tell me a long story")
+    expect(streaming_text(page)).to_contain_text("word2")
+
+    network["down"] = True
+    other_tab = page.context.new_page()
+    other_tab.goto(page.url)
+    expect(other_tab.locator(".message--assistant.message--complete")).to_contain_text("word59")
+    network["down"] = False
+
+    # Nothing closed: after 10 s of silence the page asks (again, if its first ask was lost).
+    answer = page.locator(".message--assistant.message--complete")
+    expect(answer).to_contain_text(STORY, timeout=30_000)
     expect(page.locator(".message--streaming")).to_have_count(0)
 
 
