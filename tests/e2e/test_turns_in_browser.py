@@ -65,7 +65,13 @@ def server_url(server_env) -> Iterator[str]:
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # Seen once in eight runs: a request in flight at SIGTERM left its thread waiting in
+            # async_to_sync for the stopped event loop, and Python's exit waits for that thread.
+            server.kill()
+            server.wait(timeout=10)
 
 
 @pytest.fixture
@@ -149,41 +155,40 @@ def test_a_reload_mid_answer_shows_the_text_so_far_and_the_rest(page, server_url
     expect(answer).to_contain_text(STORY)
 
 
-def relay_chat_socket(page: Page, network: dict[str, bool]) -> list[WebSocketRoute]:
-    """Pass the page's chat sockets through the test, which drops the server's frames while
-    `network["down"]`; returns the sockets relayed so far."""
+def end_an_answer_unheard(page: Page, server_url: str, upstream: ResponsesServer) -> WebSocketRoute:
+    """Start an answer, then let its page hear nothing more (its socket stays open) until
+    another tab of the conversation has seen it end; returns the page's relayed socket."""
+    upstream.script(Text(STORY, delay=0.1))
+    down = False
     relayed = []
 
     def relay(socket: WebSocketRoute) -> None:
         server = socket.connect_to_server()
-        server.on_message(lambda frame: None if network["down"] else socket.send(frame))
+        server.on_message(lambda frame: None if down else socket.send(frame))
         socket.on_message(server.send)
         relayed.append(socket)
 
     page.route_web_socket(re.compile(r"/ws/chat/"), relay)
-    return relayed
-
-
-def test_a_page_whose_socket_was_down_when_its_answer_ended_shows_how_it_ended(
-    page, server_url, upstream_script
-):
-    upstream_script.script(Text(STORY, delay=0.1))
-    network = {"down": False}
-    relayed = relay_chat_socket(page, network)
     sign_up(page, server_url)
     start_new_chat(page)
     send(page, "Tell me a long story")
     expect(streaming_text(page)).to_contain_text("word2")
 
-    # The page hears nothing more; another tab of the conversation sees the answer end.
-    network["down"] = True
+    down = True
     other_tab = page.context.new_page()
     other_tab.goto(page.url)
     expect(other_tab.locator(".message--assistant.message--complete")).to_contain_text("word59")
     expect(streaming_text(page)).not_to_contain_text("word59")
+    down = False
+    return relayed[-1]
 
-    network["down"] = False
-    relayed[-1].close(code=1012, reason="The network came back")
+
+def test_a_page_whose_socket_was_down_when_its_answer_ended_shows_how_it_ended(
+    page, server_url, upstream_script
+):
+    socket = end_an_answer_unheard(page, server_url, upstream_script)
+
+    socket.close(code=1012, reason="The network came back")
 
     expect(page.locator(".message--assistant.message--complete")).to_contain_text(STORY)
     expect(page.locator(".message--streaming")).to_have_count(0)
@@ -193,19 +198,7 @@ def test_a_page_that_hears_nothing_for_a_while_asks_how_its_answer_ended(
     page, server_url, upstream_script
 ):
     # Frames lost with the socket still open, as while Redis restarts between the processes.
-    upstream_script.script(Text(STORY, delay=0.1))
-    network = {"down": False}
-    relay_chat_socket(page, network)
-    sign_up(page, server_url)
-    start_new_chat(page)
-    send(page, "Tell me a long story")
-    expect(streaming_text(page)).to_contain_text("word2")
-
-    network["down"] = True
-    other_tab = page.context.new_page()
-    other_tab.goto(page.url)
-    expect(other_tab.locator(".message--assistant.message--complete")).to_contain_text("word59")
-    network["down"] = False
+    end_an_answer_unheard(page, server_url, upstream_script)
 
     # Nothing closed: after 10 s of silence the page asks (again, if its first ask was lost).
     answer = page.locator(".message--assistant.message--complete")
