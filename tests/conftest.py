@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import NamedTuple
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from accounts.models import User
@@ -43,6 +45,8 @@ def _turn_threads_let_go_of_the_database(django_db_setup) -> Iterator[None]:
     # chat.turn_threads' threads still hold connections to it.
     yield
     turn_threads.close_connections()
+    # Async tests' ORM calls (Model.objects.aget, sync_to_async) run on asgiref's one thread.
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture(autouse=True)
