@@ -148,7 +148,10 @@
 
   document.addEventListener("htmx:wsClose", function (event) {
     markSocket(event, "closed");
-    openSocket = null;
+    // Only its own: a chat swapped in by htmx may have opened its socket before this one closed.
+    if (openSocket && openSocket.element === event.target) {
+      openSocket = null;
+    }
     var code = event.detail.event.code;
     if (RECONNECTING_CODES.indexOf(code) >= 0) {
       showSocketStatus("Connection lost. Reconnecting…");
