@@ -1,5 +1,6 @@
 """Voice test helpers: spoken audio made by Piper, and a voice socket to send it through."""
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -96,6 +97,27 @@ async def next_event(
             raise AssertionError(f"the socket closed with {frame['code']} before {kind!r}")
         if frame.get("text") and json.loads(frame["text"])["type"] == kind:
             return json.loads(frame["text"])
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5) -> None:
+    """Wait for what has no event of its own, such as a message the test server got."""
+    for _ in range(int(seconds * 10)):
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("it did not happen in time")
+
+
+def cancelled_upstream(realtime: RealtimeServer) -> Callable[[], Awaitable[bool]]:
+    """Whether the server has read the cancel and the truncate of an answer spoken over: sent as
+    it speaks the next, they can reach it after the page heard the next turn start."""
+
+    async def check() -> bool:
+        return bool(
+            realtime.events("response.cancel") and realtime.events("conversation.item.truncate")
+        )
+
+    return check
 
 
 async def close_code(socket: WebsocketCommunicator, seconds: float = 10) -> tuple[list[dict], int]:

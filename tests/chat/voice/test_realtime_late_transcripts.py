@@ -6,7 +6,6 @@ audio, fail, or not come at all. The turn opens when the answer starts; nothing 
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -17,7 +16,14 @@ from chat.voice.services import INTERRUPTED, NOT_TRANSCRIBED
 from memories import selectors as memory_selectors
 from memories import services as memory_services
 from memories.models import ExtractionRun, Memory
-from tests.chat.voice.conftest import SENTENCE, next_event, saved, speak
+from tests.chat.voice.conftest import (
+    SENTENCE,
+    cancelled_upstream,
+    eventually,
+    next_event,
+    saved,
+    speak,
+)
 from tests.realtime_upstream import Say
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,15 +43,6 @@ async def frames_until(
         events.append(json.loads(frame["text"]))
         if events[-1]["type"] == kind:
             return events, audio
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5) -> None:
-    """Wait for what has no event of its own, such as a message the test server got."""
-    for _ in range(int(seconds * 10)):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("it did not happen in time")
 
 
 async def extraction_runs(answer) -> int:
@@ -179,7 +176,7 @@ async def test_speaking_over_an_answer_whose_words_come_late_keeps_each_part_in_
     events, _ = await frames_until(socket, "transcribed")
 
     assert [e["text"] for e in events if e["type"] == "answer_finished"][-1] == "Okay."
-    assert realtime.events("response.cancel")
+    await eventually(cancelled_upstream(realtime))
     (truncate,) = realtime.events("conversation.item.truncate")
     assert 500 < truncate["audio_end_ms"] < 5000
     story_question, story, stop_question, okay = await saved(conversation)
