@@ -11,6 +11,21 @@ from pathlib import Path
 import pytest
 
 
+def stop(process: subprocess.Popen, seconds: float = 10) -> None:
+    """SIGTERM, then SIGKILL if `process` has not exited within `seconds`.
+
+    A Daphne process stopped with a request in flight can wait at exit for ever: the request's
+    thread waits in async_to_sync for the event loop that stopped, and Python joins that thread.
+    The speech engines' native thread pools can outlast Daphne's own shutdown too.
+    """
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=seconds)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.processes import free_port, skip_or_fail, wait_for_port
+from tests.processes import free_port, skip_or_fail, stop, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -49,13 +49,7 @@ def serve_app(data_dir: Path, **settings: str) -> Iterator[str]:
         wait_for_port(port, server)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            # The speech engines' native thread pools can outlast Daphne's own shutdown.
-            server.kill()
-            server.wait(timeout=10)
+        stop(server)
         log.close()
 
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.e2e.test_chat_in_browser import send, sign_up, start_new_chat
-from tests.processes import free_port, wait_for_port
+from tests.processes import free_port, stop, wait_for_port
 from tests.upstream import ResponsesServer, Text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,14 +64,7 @@ def server_url(server_env) -> Iterator[str]:
     try:
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            # Seen once in eight runs: a request in flight at SIGTERM left its thread waiting in
-            # async_to_sync for the stopped event loop, and Python's exit waits for that thread.
-            server.kill()
-            server.wait(timeout=10)
+        stop(server)
 
 
 @pytest.fixture
