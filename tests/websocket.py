@@ -1,11 +1,13 @@
 """Helpers for driving chat turns in tests: over the websocket, or through the turn code."""
 
 import asyncio
-import faulthandler
 import html
+import io
 import json
 import re
 import sys
+import threading
+import traceback
 import warnings
 from collections.abc import AsyncIterator, Iterable
 
@@ -45,15 +47,16 @@ async def end_server_tasks() -> None:
 
 
 def report_hang(what: str, tasks: Iterable[asyncio.Task] = ()) -> None:
-    """Write where a teardown is stuck (the tasks' and every thread's stacks) past pytest's
-    output capture, and warn, so a CI log shows it even if the run is stopped later."""
-    out = sys.__stderr__
-    print(f"\n=== teardown: {what} ===", file=out)
+    """Warn where a teardown is stuck, with the stacks of the stuck tasks and of every thread:
+    pytest shows a warning's whole text in its summary, which captured output it drops."""
+    stacks = io.StringIO()
     for task in tasks:
-        task.print_stack(file=out)
-    faulthandler.dump_traceback(file=out, all_threads=True)
-    out.flush()
-    warnings.warn(f"teardown: {what} (stacks on stderr)", stacklevel=2)
+        task.print_stack(file=stacks)
+    for thread in threading.enumerate():
+        frame = sys._current_frames().get(thread.ident)
+        if frame is not None:
+            stacks.write(f"Thread {thread.name}:\n{''.join(traceback.format_stack(frame))}")
+    warnings.warn(f"teardown: {what}\n{stacks.getvalue()}", stacklevel=2)
 
 
 def delta_text(frame: str) -> str | None:
